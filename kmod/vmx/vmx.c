@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Intel VT-x backend: probing and turning VMX operation on and off per CPU.
+ */
+#define pr_fmt(fmt) "dune: vmx: " fmt
+
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/printk.h>
+#include <asm/asm.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include <asm/perf_event.h>
+#include <asm/processor.h>
+#include <asm/tlbflush.h>
+
+#include "../common/hv.h"
+#include "vmx_caps.h"
+
+#define VMX_CPUID1_ECX_VMX	(1U << 5)
+#define VMX_INVEPT_ALL_CONTEXT	2
+
+static u32 vmx_revision;
+
+static int vmx_check_feat_ctl(void)
+{
+	u64 fc;
+
+	/* SDM 24.7: VMXON needs IA32_FEATURE_CONTROL locked, VMX enabled. */
+	rdmsrl(MSR_IA32_FEAT_CTL, fc);
+	if (!(fc & FEAT_CTL_LOCKED) || !(fc & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX)) {
+		pr_warn("VT-x is disabled by firmware (IA32_FEATURE_CONTROL=%#llx)\n", fc);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void vmx_read_cap_msrs(struct vmx_cap_msrs *m)
+{
+	rdmsrl(MSR_IA32_VMX_BASIC, m->basic);
+	if (m->basic & VMXCAP_BASIC_TRUE_CTLS)
+		rdmsrl(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, m->procbased);
+	else
+		rdmsrl(MSR_IA32_VMX_PROCBASED_CTLS, m->procbased);
+	m->procbased2 = 0;
+	m->ept_vpid = 0;
+	if ((m->procbased >> 32) & VMXCAP_PROC_ACTIVATE_SECONDARY) {
+		rdmsrl(MSR_IA32_VMX_PROCBASED_CTLS2, m->procbased2);
+		/* SDM A.10: the EPT/VPID MSR exists iff either may be enabled. */
+		if ((m->procbased2 >> 32) & (VMXCAP_PROC2_ENABLE_EPT | VMXCAP_PROC2_ENABLE_VPID))
+			rdmsrl(MSR_IA32_VMX_EPT_VPID_CAP, m->ept_vpid);
+	}
+}
+
+static int vmx_probe(struct dune_caps *caps)
+{
+	struct vmx_cap_msrs m;
+	int r;
+
+	/*
+	 * Raw CPUID, not X86_FEATURE_VMX: Linux clears that flag when
+	 * firmware disabled VMX, and we want to say so rather than "absent".
+	 */
+	if (!(cpuid_ecx(1) & VMX_CPUID1_ECX_VMX))
+		return -ENODEV;
+	r = vmx_check_feat_ctl();
+	if (r)
+		return r;
+	vmx_read_cap_msrs(&m);
+	r = vmx_decode_caps(&m, caps);
+	if (r) {
+		pr_warn("CPU lacks EPT features dune needs (EPT/VPID cap %#llx)\n",
+			m.ept_vpid);
+		return r;
+	}
+	vmx_revision = m.basic & VMXCAP_BASIC_REVISION_MASK;
+	return 0;
+}
+
+static int vmx_vmxon(u64 pa)
+{
+	asm goto("1: vmxon %[pa]\n\t"
+		 "jna %l[fail]\n\t"
+		 _ASM_EXTABLE(1b, %l[fail])
+		 : : [pa] "m"(pa) : "cc", "memory" : fail);
+	return 0;
+fail:
+	return -EIO;
+}
+
+static void vmx_invept_all(void)
+{
+	struct { u64 eptp, reserved; } desc = { 0, 0 };
+
+	asm volatile("invept %0, %1"
+		     : : "m"(desc), "r"((u64)VMX_INVEPT_ALL_CONTEXT) : "cc", "memory");
+}
+
+static int vmx_cpu_enable(struct page *cpu_page)
+{
+	int r;
+
+	if (cr4_read_shadow() & X86_CR4_VMXE) {
+		pr_warn("CPU %d: VMX is already on: another hypervisor holds VT-x\n",
+			smp_processor_id());
+		return -EBUSY;
+	}
+	r = vmx_check_feat_ctl();
+	if (r)
+		return r;
+
+	*(u32 *)page_address(cpu_page) = vmx_revision;
+	intel_pt_handle_vmx(1);
+	cr4_set_bits(X86_CR4_VMXE);
+	if (vmx_vmxon(page_to_phys(cpu_page))) {
+		cr4_clear_bits(X86_CR4_VMXE);
+		intel_pt_handle_vmx(0);
+		pr_warn("CPU %d: VMXON failed\n", smp_processor_id());
+		return -EIO;
+	}
+	/* Stale EPT translations may survive from an earlier VMX user. */
+	vmx_invept_all();
+	return 0;
+}
+
+static void vmx_vmxoff(void)
+{
+	asm goto("1: vmxoff\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 : : : "cc", "memory" : fault);
+fault:
+	cr4_clear_bits(X86_CR4_VMXE);
+}
+
+static void vmx_cpu_disable(void)
+{
+	vmx_vmxoff();
+	intel_pt_handle_vmx(0);
+}
+
+const struct dune_hv_ops dune_vmx_ops = {
+	.name = "vmx",
+	.backend = DUNE_BACKEND_VMX,
+	.probe = vmx_probe,
+	.cpu_enable = vmx_cpu_enable,
+	.cpu_disable = vmx_cpu_disable,
+	.emergency_disable = vmx_vmxoff,
+};
