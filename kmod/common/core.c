@@ -12,6 +12,8 @@
 
 #include "core.h"
 #include "hv.h"
+#include "run.h"
+#include "vm.h"
 
 atomic_t dune_live_vcpus = ATOMIC_INIT(0);
 
@@ -33,6 +35,64 @@ static long dune_get_info(void __user *arg)
 	return 0;
 }
 
+static long dune_get_layout(void __user *arg)
+{
+	struct dune_layout layout;
+
+	dune_layout_compute(&layout, current->mm, dune_caps.phys_bits);
+	if (copy_to_user(arg, &layout, sizeof(layout)))
+		return -EFAULT;
+	return 0;
+}
+
+static bool config_valid(const struct dune_config *conf)
+{
+	int i;
+
+	if (conf->reserved0)
+		return false;
+	for (i = 0; i < ARRAY_SIZE(conf->reserved); i++)
+		if (conf->reserved[i])
+			return false;
+	return true;
+}
+
+static long dune_ioctl_enter(struct file *file, void __user *arg)
+{
+	struct dune_config conf;
+	long r;
+
+	if (copy_from_user(&conf, arg, sizeof(conf)))
+		return -EFAULT;
+	if (!config_valid(&conf)) {
+		pr_warn_ratelimited("pid %d: DUNE_ENTER with nonzero reserved fields\n",
+				    current->pid);
+		return -EINVAL;
+	}
+	r = dune_enter(file->private_data, &conf);
+	if (r)
+		return r;
+	if (copy_to_user(arg, &conf, sizeof(conf)))
+		return -EFAULT;
+	return 0;
+}
+
+static int dune_open(struct inode *inode, struct file *file)
+{
+	struct dune_file *df = dune_file_alloc();
+
+	if (!df)
+		return -ENOMEM;
+	file->private_data = df;
+	return 0;
+}
+
+static int dune_release(struct inode *inode, struct file *file)
+{
+	dune_file_free(file->private_data);
+	return 0;
+}
+
 static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -40,6 +100,10 @@ static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	switch (cmd) {
 	case DUNE_GET_INFO:
 		return dune_get_info(uarg);
+	case DUNE_GET_LAYOUT:
+		return dune_get_layout(uarg);
+	case DUNE_ENTER:
+		return dune_ioctl_enter(file, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -47,6 +111,8 @@ static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static const struct file_operations dune_fops = {
 	.owner = THIS_MODULE,
+	.open = dune_open,
+	.release = dune_release,
 	.unlocked_ioctl = dune_ioctl,
 	.compat_ioctl = NULL,	/* 64-bit processes only */
 	.llseek = noop_llseek,

@@ -199,7 +199,7 @@ int dune_hv_init(void)
 		return r;
 	r = hv_check_kvm();
 	if (r)
-		return r;
+		goto unsetup;
 	hv_fill_host_caps();
 
 	/* Enables on every online CPU; on failure the core rolls back. */
@@ -208,7 +208,7 @@ int dune_hv_init(void)
 	if (r < 0) {
 		pr_warn("could not enable %s on all CPUs (%d)\n", dune_hv->name, r);
 		hv_free_cpu_pages();
-		return r;
+		goto unsetup;
 	}
 	hv_cpuhp_state = r;
 	dune_register_syscore(&hv_syscore);
@@ -216,6 +216,11 @@ int dune_hv_init(void)
 	cpu_emergency_register_virt_callback(hv_emergency_disable);
 	pr_info("%s backend enabled on %u CPUs\n", dune_hv->name, dune_hv_nr_cpus());
 	return 0;
+
+unsetup:
+	if (dune_hv->unsetup)
+		dune_hv->unsetup();
+	return r;
 }
 
 void dune_hv_exit(void)
@@ -225,4 +230,6 @@ void dune_hv_exit(void)
 	dune_unregister_syscore(&hv_syscore);
 	cpuhp_remove_state(hv_cpuhp_state);
 	hv_free_cpu_pages();
+	if (dune_hv->unsetup)
+		dune_hv->unsetup();
 }

@@ -13,6 +13,7 @@
 #include <linux/mm_types.h>
 
 #include "caps.h"
+#include "vcpu.h"
 
 /**
  * struct dune_hv_ops - what a hardware backend provides.
@@ -31,6 +32,25 @@
  *		called after a successful @cpu_enable on that CPU.
  * @emergency_disable: Same as @cpu_disable but from crash/NMI context: no
  *		locks, no allocation, must not fault.
+ * @unsetup:	Optional: free what a successful @probe allocated.
+ * @npt:	the nested page table entry format.
+ * @vcpu_alloc:	Allocate a zeroed vendor vCPU (with its VMCS/VMCB) and
+ *		return the embedded common part.  Process context.
+ * @vcpu_setup:	Write the initial guest state: 64-bit ring 0, flat segments,
+ *		CR0/CR4/EFER mirroring the host's paging mode, CR3 = vcpu->cr3,
+ *		FS/GS bases, interrupts off, intercepts as described in
+ *		docs (I/O, MSRs but FS/GS/KERNEL_GS base, HLT, CPUID, XSETBV,
+ *		VMX/SVM insns, INVD/WBINVD, RDPMC, MONITOR/MWAIT, DR access,
+ *		shutdown, external interrupts, NMIs) and the nested root
+ *		vcpu->vm->root_pa.  Called with the vCPU loaded.
+ * @vcpu_free:	Free what @vcpu_alloc made.  Not loaded anywhere.
+ * @vcpu_load:	Make the vCPU usable on this CPU (preemption off); moves it
+ *		from its previous CPU if needed and flushes what that needs.
+ * @vcpu_put:	The thread leaves this CPU or Dune mode (preemption off).
+ * @vcpu_run:	Enter the guest once with regs from vcpu->regs, fill @exit and
+ *		copy the registers back.  Interrupts are off on entry and on
+ *		return.  @flush_tlb: drop this VM's nested translations
+ *		(INVEPT single-context / TLB_CONTROL flush) before entering.
  */
 struct dune_hv_ops {
 	const char *name;
@@ -39,6 +59,15 @@ struct dune_hv_ops {
 	int (*cpu_enable)(struct page *cpu_page);
 	void (*cpu_disable)(void);
 	void (*emergency_disable)(void);
+
+	void (*unsetup)(void);
+	const struct dune_npt_format *npt;
+	struct dune_vcpu *(*vcpu_alloc)(void);
+	int (*vcpu_setup)(struct dune_vcpu *vcpu);
+	void (*vcpu_free)(struct dune_vcpu *vcpu);
+	void (*vcpu_load)(struct dune_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct dune_vcpu *vcpu);
+	void (*vcpu_run)(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb);
 };
 
 #ifdef DUNE_HAVE_VMX

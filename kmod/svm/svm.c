@@ -13,6 +13,7 @@
 
 #include "../common/hv.h"
 #include "svm_caps.h"
+#include "svm_vcpu.h"
 
 /* APM Vol. 2, 15.30.1: VM_CR.SVMDIS set means firmware disabled SVM. */
 #define SVM_VM_CR_SVMDIS	(1ULL << 4)
@@ -45,9 +46,13 @@ static int svm_probe(struct dune_caps *caps)
 	c.svm_ebx = cpuid_ebx(0x8000000a);
 	c.svm_edx = cpuid_edx(0x8000000a);
 	r = svm_decode_caps(&c, caps);
-	if (r)
+	if (r) {
 		pr_warn("CPU lacks nested paging (CPUID 8000000A EDX=%#x)\n", c.svm_edx);
-	return r;
+		return r;
+	}
+	svm_nr_asids = c.svm_ebx;
+	svm_flush_by_asid = c.svm_edx & SVM_CPUID_FEAT_FLUSH_ASID;
+	return svm_cpu_setup();
 }
 
 static int svm_cpu_enable(struct page *cpu_page)
@@ -96,4 +101,12 @@ const struct dune_hv_ops dune_svm_ops = {
 	.cpu_enable = svm_cpu_enable,
 	.cpu_disable = svm_cpu_disable,
 	.emergency_disable = svm_cpu_disable,
+	.unsetup = svm_cpu_unsetup,
+	.npt = &svm_npt_format,
+	.vcpu_alloc = svm_vcpu_alloc,
+	.vcpu_setup = svm_vcpu_setup,
+	.vcpu_free = svm_vcpu_free,
+	.vcpu_load = svm_vcpu_load,
+	.vcpu_put = svm_vcpu_put,
+	.vcpu_run = svm_vcpu_run,
 };

@@ -67,4 +67,73 @@ struct dune_info {
 
 #define DUNE_GET_INFO		_IOR(DUNE_IOC_MAGIC, 0x00, struct dune_info)
 
+/**
+ * struct dune_regs - the guest's general registers, in this order.
+ * The order matches the register numbers of the x86-64 ModRM encoding
+ * (rax=0 ... r15=15) so exit handlers can index it.
+ */
+struct dune_regs {
+	__u64 rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+	__u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	__u64 rip, rflags;
+};
+
+/* Why DUNE_ENTER returned to host mode (dune_config.ret). */
+enum dune_ret {
+	DUNE_RET_NONE = 0,
+	DUNE_RET_EXIT = 1,		/* the guest called exit/exit_group */
+	DUNE_RET_SYSCALL = 2,		/* a call that needs host mode: run it, re-enter */
+	DUNE_RET_SIGNAL = 3,		/* a signal is pending: let the host deliver it */
+	DUNE_RET_NESTED_FAULT = 4,	/* guest-physical address outside the process */
+	DUNE_RET_UNHANDLED_EXIT = 5,	/* an exit dune refuses to emulate */
+	DUNE_RET_TRIPLE_FAULT = 6,	/* the guest shut down */
+	DUNE_RET_BAD_STATE = 7,		/* the CPU refused the guest state */
+};
+
+/**
+ * struct dune_config - DUNE_ENTER argument (in and out).
+ * @regs:	in: where the guest starts; out: guest state at the return.
+ * @cr3:	in: guest page-table root (a guest-physical address).
+ * @fs_base:	in/out: guest FS base.
+ * @gs_base:	in/out: guest GS base.
+ * @ret:	out: enum dune_ret.
+ * @status:	out: exit code for DUNE_RET_EXIT, syscall number for
+ *		DUNE_RET_SYSCALL, the raw vendor exit code otherwise.
+ * @info:	out: faulting guest-physical address, or the exit's extra info.
+ * @reserved:	zero.
+ */
+struct dune_config {
+	struct dune_regs regs;
+	__u64 cr3;
+	__u64 fs_base;
+	__u64 gs_base;
+	__u32 ret;
+	__u32 reserved0;
+	__s64 status;
+	__u64 info;
+	__u64 reserved[6];
+};
+
+/**
+ * struct dune_layout - how guest-physical addresses map to the process.
+ *
+ * GPA = VA for VA < @base_limit; VAs in [@mmap_base, @mmap_base +
+ * @map_size) appear at @gpa_map_base; VAs in [@stack_base, @stack_base +
+ * @stack_size) at @gpa_stack_base.  @phys_limit is 1 << guest-physical bits.
+ */
+struct dune_layout {
+	__u64 phys_limit;
+	__u64 base_limit;
+	__u64 mmap_base;
+	__u64 map_size;
+	__u64 gpa_map_base;
+	__u64 stack_base;
+	__u64 stack_size;
+	__u64 gpa_stack_base;
+	__u64 reserved[4];
+};
+
+#define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
+#define DUNE_GET_LAYOUT		_IOR(DUNE_IOC_MAGIC, 0x02, struct dune_layout)
+
 #endif /* _UAPI_DUNE_H */

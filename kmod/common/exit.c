@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Vendor-neutral exit handling.  The kernel resolves what it can without
+ * leaving the thread's context (nested faults, host interrupts, CPUID) and
+ * hands the rest to user space through dune_config.ret: system calls run
+ * there in host mode, so seccomp, ptrace, audit, signals and syscall
+ * restart behave exactly as for any Linux process.  Everything that would
+ * reach beyond the process (I/O ports, foreign MSRs, HLT, VMX/SVM
+ * instructions...) is refused and reported, never emulated on the host.
+ */
+#define pr_fmt(fmt) "dune: " fmt
+
+#include <linux/sched.h>
+#include <asm/processor.h>
+
+#include "exit.h"
+#include "hv.h"
+#include "vm.h"
+
+/* Hypercall instructions (VMCALL 0f 01 c1, VMMCALL 0f 01 d9) are 3 bytes. */
+#define HYPERCALL_LEN	3
+#define CPUID_LEN	2
+
+static void skip_insn(struct dune_vcpu *vcpu, const struct dune_exit *exit, u32 len)
+{
+	vcpu->regs.rip += exit->insn_len ? exit->insn_len : len;
+}
+
+/*
+ * CPUID as the host reports it, minus the virtualization extensions the
+ * guest cannot use (nested virtualization is not offered).
+ */
+static void emulate_cpuid(struct dune_vcpu *vcpu)
+{
+	u32 leaf = vcpu->regs.rax, sub = vcpu->regs.rcx;
+	u32 a, b, c, d;
+
+	cpuid_count(leaf, sub, &a, &b, &c, &d);
+	if (leaf == 1)
+		c &= ~(1U << 5);	/* VMX */
+	if (leaf == 0x80000001)
+		c &= ~(1U << 2);	/* SVM */
+	vcpu->regs.rax = a;
+	vcpu->regs.rbx = b;
+	vcpu->regs.rcx = c;
+	vcpu->regs.rdx = d;
+}
+
+static int to_user(struct dune_config *conf, u32 ret, s64 status, u64 info)
+{
+	conf->ret = ret;
+	conf->status = status;
+	conf->info = info;
+	return 0;
+}
+
+static int handle_nested_fault(struct dune_vcpu *vcpu, const struct dune_exit *exit,
+			       struct dune_config *conf)
+{
+	int r = dune_vm_fault(vcpu->vm, exit->info1, exit->info2);
+
+	if (!r)
+		return 1;
+	if (r == -EFAULT || r == -EAGAIN)
+		return to_user(conf, DUNE_RET_NESTED_FAULT, exit->info2, exit->info1);
+	return r;
+}
+
+int dune_handle_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit,
+		     struct dune_config *conf)
+{
+	switch (exit->reason) {
+	case DUNE_EXIT_EXTINT:
+	case DUNE_EXIT_NMI:
+		return 1;
+	case DUNE_EXIT_HYPERCALL:
+		skip_insn(vcpu, exit, HYPERCALL_LEN);
+		return to_user(conf, DUNE_RET_SYSCALL, vcpu->regs.rax, 0);
+	case DUNE_EXIT_NESTED_FAULT:
+		return handle_nested_fault(vcpu, exit, conf);
+	case DUNE_EXIT_CPUID:
+		emulate_cpuid(vcpu);
+		skip_insn(vcpu, exit, CPUID_LEN);
+		return 1;
+	case DUNE_EXIT_TRIPLE_FAULT:
+		return to_user(conf, DUNE_RET_TRIPLE_FAULT, exit->raw, 0);
+	case DUNE_EXIT_INVALID_STATE:
+		return to_user(conf, DUNE_RET_BAD_STATE, exit->raw, exit->info1);
+	default:
+		return to_user(conf, DUNE_RET_UNHANDLED_EXIT, exit->raw, exit->reason);
+	}
+}

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vCPU lifecycle and the run loop: enter the guest, handle exits that the
+ * kernel resolves itself (nested faults, host interrupts, CPUID), and go
+ * back to user space for everything that needs host mode (system calls,
+ * signals, errors).  Vendor-neutral: hardware access goes through dune_hv.
+ */
+#define pr_fmt(fmt) "dune: " fmt
+
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <asm/fpu/api.h>
+#include <asm/processor.h>
+
+#include "core.h"
+#include "exit.h"
+#include "hv.h"
+#include "run.h"
+#include "vm.h"
+
+struct dune_vcpu_node {
+	struct list_head list;
+	pid_t tid;
+	struct dune_vcpu *vcpu;
+};
+
+static inline struct dune_vcpu *pn_to_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct dune_vcpu, pn);
+}
+
+static void dune_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct dune_vcpu *vcpu = pn_to_vcpu(pn);
+
+	dune_vm_note_cpu(vcpu->vm, cpu);
+	dune_hv->vcpu_load(vcpu, cpu);
+}
+
+static void dune_sched_out(struct preempt_notifier *pn, struct task_struct *next)
+{
+	dune_hv->vcpu_put(pn_to_vcpu(pn));
+}
+
+static struct preempt_ops dune_preempt_ops = {
+	.sched_in = dune_sched_in,
+	.sched_out = dune_sched_out,
+};
+
+/* Attach the vCPU to this thread and CPU for the duration of one ioctl. */
+static void vcpu_begin(struct dune_vcpu *vcpu)
+{
+	int cpu = get_cpu();
+
+	preempt_notifier_register(&vcpu->pn);
+	dune_vm_note_cpu(vcpu->vm, cpu);
+	dune_hv->vcpu_load(vcpu, cpu);
+	put_cpu();
+}
+
+static void vcpu_end(struct dune_vcpu *vcpu)
+{
+	preempt_disable();
+	dune_hv->vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->pn);
+	preempt_enable();
+}
+
+static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *conf)
+{
+	struct dune_vcpu_node *node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
+	struct dune_vcpu *vcpu;
+	int r;
+
+	if (!node)
+		return ERR_PTR(-ENOMEM);
+	vcpu = dune_hv->vcpu_alloc();
+	if (IS_ERR_OR_NULL(vcpu)) {
+		kfree(node);
+		return vcpu ? vcpu : ERR_PTR(-ENOMEM);
+	}
+	vcpu->vm = df->vm;
+	vcpu->cpu = -1;
+	vcpu->task = current;
+	vcpu->regs = conf->regs;
+	vcpu->cr3 = conf->cr3;
+	vcpu->fs_base = conf->fs_base;
+	vcpu->gs_base = conf->gs_base;
+	vcpu->tlb_gen = -1;
+	preempt_notifier_init(&vcpu->pn, &dune_preempt_ops);
+	/* Registering needs the notifier static key on (else a WARN). */
+	preempt_notifier_inc();
+
+	vcpu_begin(vcpu);
+	r = dune_hv->vcpu_setup(vcpu);
+	vcpu_end(vcpu);
+	if (r) {
+		dune_hv->vcpu_free(vcpu);
+		preempt_notifier_dec();
+		kfree(node);
+		return ERR_PTR(r);
+	}
+	refcount_inc(&df->vm->refs);
+	atomic_inc(&df->vm->nr_vcpus);
+	atomic_inc(&dune_live_vcpus);
+	node->tid = current->pid;
+	node->vcpu = vcpu;
+	list_add(&node->list, &df->vcpus);
+	return vcpu;
+}
+
+static void vcpu_destroy(struct dune_vcpu_node *node)
+{
+	struct dune_vcpu *vcpu = node->vcpu;
+	struct dune_vm *vm = vcpu->vm;
+
+	dune_hv->vcpu_free(vcpu);
+	preempt_notifier_dec();
+	atomic_dec(&vm->nr_vcpus);
+	atomic_dec(&dune_live_vcpus);
+	dune_vm_put(vm);
+	list_del(&node->list);
+	kfree(node);
+}
+
+static struct dune_vcpu *vcpu_find(struct dune_file *df)
+{
+	struct dune_vcpu_node *node;
+
+	list_for_each_entry(node, &df->vcpus, list)
+		if (node->tid == current->pid)
+			return node->vcpu;
+	return NULL;
+}
+
+struct dune_file *dune_file_alloc(void)
+{
+	struct dune_file *df = kzalloc(sizeof(*df), GFP_KERNEL_ACCOUNT);
+
+	if (!df)
+		return NULL;
+	mutex_init(&df->lock);
+	INIT_LIST_HEAD(&df->vcpus);
+	return df;
+}
+
+void dune_file_free(struct dune_file *df)
+{
+	struct dune_vcpu_node *node, *tmp;
+
+	list_for_each_entry_safe(node, tmp, &df->vcpus, list)
+		vcpu_destroy(node);
+	if (df->vm)
+		dune_vm_put(df->vm);
+	kfree(df);
+}
+
+/* Enter once; returns with interrupts enabled and @exit filled. */
+static void run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
+{
+	s64 gen;
+
+	local_irq_disable();
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+	gen = atomic64_read(&vcpu->vm->tlb_gen);
+	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
+	vcpu->tlb_gen = gen;
+	local_irq_enable();
+	if (exit->reason < DUNE_EXIT_NR)
+		vcpu->exits[exit->reason]++;
+}
+
+static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
+{
+	struct dune_exit exit;
+	int r;
+
+	vcpu_begin(vcpu);
+	for (;;) {
+		if (signal_pending(current)) {
+			conf->ret = DUNE_RET_SIGNAL;
+			break;
+		}
+		cond_resched();
+		memset(&exit, 0, sizeof(exit));
+		run_once(vcpu, &exit);
+		r = dune_handle_exit(vcpu, &exit, conf);
+		if (r <= 0)
+			break;
+	}
+	vcpu_end(vcpu);
+	conf->regs = vcpu->regs;
+	return r < 0 ? r : 0;
+}
+
+/**
+ * dune_enter - DUNE_ENTER for the calling thread.
+ *
+ * The first call of a thread creates its vCPU with @conf's registers, CR3
+ * and segment bases; later calls (after a return to host mode) resume it
+ * with @conf's registers.  Returns 0 with conf->ret saying why the guest
+ * stopped, or a negative errno.
+ */
+long dune_enter(struct dune_file *df, struct dune_config *conf)
+{
+	struct dune_vcpu *vcpu;
+	long r;
+
+	if (!dune_hv->vcpu_alloc)
+		return -EOPNOTSUPP;
+	mutex_lock(&df->lock);
+	if (!df->vm) {
+		struct dune_vm *vm = dune_vm_create();
+
+		if (IS_ERR(vm)) {
+			mutex_unlock(&df->lock);
+			return PTR_ERR(vm);
+		}
+		df->vm = vm;
+	}
+	if (df->vm->mm != current->mm) {
+		mutex_unlock(&df->lock);
+		pr_warn("pid %d: /dev/dune was opened by another process (fork?): open it again\n",
+			current->pid);
+		return -EBADFD;
+	}
+	vcpu = vcpu_find(df);
+	if (!vcpu)
+		vcpu = vcpu_create(df, conf);
+	else
+		vcpu->regs = conf->regs;
+	mutex_unlock(&df->lock);
+	if (IS_ERR(vcpu))
+		return PTR_ERR(vcpu);
+
+	conf->ret = DUNE_RET_NONE;
+	r = vcpu_loop(vcpu, conf);
+	return r;
+}

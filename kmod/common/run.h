@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef _DUNE_RUN_H
+#define _DUNE_RUN_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+
+#include "vcpu.h"
+
+/* Per open /dev/dune file: one process's VM and its threads' vCPUs. */
+struct dune_file {
+	struct mutex lock;
+	struct dune_vm *vm;
+	struct list_head vcpus;		/* struct dune_vcpu_node */
+};
+
+struct dune_file *dune_file_alloc(void);
+void dune_file_free(struct dune_file *df);
+long dune_enter(struct dune_file *df, struct dune_config *conf);
+
+#endif /* _DUNE_RUN_H */

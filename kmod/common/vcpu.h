@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The vendor-neutral vCPU and process VM, and the normalized exit record
+ * that backends fill after each guest run.
+ */
+#ifndef _DUNE_VCPU_H
+#define _DUNE_VCPU_H
+
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#include "uapi/dune.h"
+
+/* Generic exit reasons; backends translate their codes into these. */
+enum dune_exit_reason {
+	DUNE_EXIT_NONE = 0,
+	DUNE_EXIT_HYPERCALL,		/* VMCALL / VMMCALL */
+	DUNE_EXIT_NESTED_FAULT,		/* EPT violation / NPF: info1=GPA, info2=DUNE_NPF_* */
+	DUNE_EXIT_EXTINT,		/* a host interrupt arrived */
+	DUNE_EXIT_NMI,			/* a host NMI arrived (backend already handled it) */
+	DUNE_EXIT_EXCEPTION,		/* info1=vector, info2=error code */
+	DUNE_EXIT_TRIPLE_FAULT,
+	DUNE_EXIT_CPUID,
+	DUNE_EXIT_HLT,
+	DUNE_EXIT_IO,
+	DUNE_EXIT_MSR_READ,		/* info1 = MSR number (also in rcx) */
+	DUNE_EXIT_MSR_WRITE,
+	DUNE_EXIT_XSETBV,
+	DUNE_EXIT_PRIV_INSN,		/* VMX/SVM insns, INVD, WBINVD, RDPMC, MONITOR/MWAIT... */
+	DUNE_EXIT_CR_ACCESS,
+	DUNE_EXIT_DR_ACCESS,
+	DUNE_EXIT_INVALID_STATE,	/* entry failed: info1 = vendor error */
+	DUNE_EXIT_OTHER,		/* anything else: raw holds the vendor code */
+	DUNE_EXIT_NR
+};
+
+#define DUNE_NPF_READ		(1U << 0)
+#define DUNE_NPF_WRITE		(1U << 1)
+#define DUNE_NPF_EXEC		(1U << 2)
+#define DUNE_NPF_PRESENT	(1U << 3)	/* a translation existed */
+
+/**
+ * struct dune_exit - one exit, normalized by the backend.
+ * @reason:	enum dune_exit_reason.
+ * @insn_len:	length of the exiting instruction when known, else 0.
+ * @info1/2:	see enum dune_exit_reason.
+ * @raw:	the vendor's exit code (VMX basic exit reason / SVM exit code).
+ */
+struct dune_exit {
+	u32 reason;
+	u32 insn_len;
+	u64 info1;
+	u64 info2;
+	u64 raw;
+};
+
+/*
+ * Nested page table entry format; the walker in common/npt.c is shared and
+ * builds entries from these masks (EPT: SDM 29.3.2; NPT: APM 15.25.5).
+ */
+struct dune_npt_format {
+	u64 present;	/* any of these bits means "present" */
+	u64 read;	/* bits to allow reads (NPT: P|U) */
+	u64 write;
+	u64 exec;	/* EPT X bit; 0 on NPT */
+	u64 nx;		/* NPT NX bit; 0 on EPT */
+	u64 table;	/* bits of a non-leaf entry */
+	u64 leaf;	/* extra bits of every leaf (EPT memory type WB | IPAT) */
+	u64 large;	/* PS bit */
+};
+
+/**
+ * struct dune_vm - one per process in Dune mode (shared by its vCPUs).
+ */
+struct dune_vm {
+	struct mm_struct *mm;
+	struct mmu_notifier mn;
+	refcount_t refs;
+	spinlock_t lock;		/* nested page table */
+	u64 *root;			/* nested PML4 (kernel virtual) */
+	u64 root_pa;
+	atomic64_t tlb_gen;		/* bumped on every nested invalidation */
+	unsigned long invalidate_seq;	/* mmu_invalidate_retry-style */
+	int invalidate_in_progress;
+	struct dune_layout layout;
+	cpumask_var_t running;		/* CPUs a vCPU of this VM may be on */
+	atomic_t nr_vcpus;
+	atomic64_t nr_pages;		/* nested leaf entries installed */
+};
+
+/**
+ * struct dune_vcpu - one per thread in Dune mode.  Backends embed it in
+ * their own struct and get back with container_of.
+ * @regs:	general registers, rip, rflags: owned here; backends copy
+ *		rip/rsp/rflags (and rax on SVM) in and out around each run.
+ * @fs_base, @gs_base: guest segment bases at entry.
+ * @cr3:	guest CR3 at entry.
+ * @cpu:	CPU it is loaded on, -1 if none.
+ * @tlb_gen:	vm->tlb_gen value this vCPU's nested TLB is up to date with.
+ * @exits:	exit counters by enum dune_exit_reason.
+ */
+struct dune_vcpu {
+	struct dune_regs regs;
+	u64 fs_base;
+	u64 gs_base;
+	u64 cr3;
+	struct dune_vm *vm;
+	int cpu;
+	s64 tlb_gen;
+	struct preempt_notifier pn;
+	struct task_struct *task;
+	u64 exits[DUNE_EXIT_NR];
+};
+
+#endif /* _DUNE_VCPU_H */

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A process's guest-physical address space: the layout that maps guest-
+ * physical addresses to the process's virtual addresses, faulting host
+ * pages into the nested page table with the process's own permissions, and
+ * keeping it coherent with the host page tables through an MMU notifier.
+ */
+#define pr_fmt(fmt) "dune: " fmt
+
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+
+#include "hv.h"
+#include "npt.h"
+#include "vm.h"
+
+/*
+ * The guest-physical space is smaller than the user address space, so, as
+ * the original Dune did, the low part is mapped 1:1 and two windows near
+ * the top carry the mmap area and the stack (both 1 GiB aligned).
+ */
+#define GPA_STACK_SIZE	(1ULL << 30)
+#define GPA_MAP_SIZE	((1ULL << 36) - GPA_STACK_SIZE)
+#define GIB_ALIGN(x)	(((x) + (1ULL << 30) - 1) & ~((1ULL << 30) - 1))
+
+void dune_layout_compute(struct dune_layout *l, struct mm_struct *mm, u32 phys_bits)
+{
+	memset(l, 0, sizeof(*l));
+	l->phys_limit = 1ULL << phys_bits;
+	l->gpa_stack_base = l->phys_limit - GPA_STACK_SIZE;
+	l->gpa_map_base = l->gpa_stack_base - GPA_MAP_SIZE;
+	l->base_limit = l->gpa_map_base;
+	l->map_size = GPA_MAP_SIZE;
+	l->mmap_base = GIB_ALIGN(mm->mmap_base) - GPA_MAP_SIZE;
+	l->stack_size = GPA_STACK_SIZE;
+	l->stack_base = GIB_ALIGN(mm->start_stack) - GPA_STACK_SIZE;
+}
+
+/* Returns the process address for @gpa, or 0 when it maps nowhere. */
+u64 dune_gpa_to_hva(const struct dune_layout *l, u64 gpa)
+{
+	if (gpa < l->base_limit)
+		return gpa;
+	if (gpa >= l->gpa_map_base && gpa < l->gpa_map_base + l->map_size)
+		return gpa - l->gpa_map_base + l->mmap_base;
+	if (gpa >= l->gpa_stack_base && gpa < l->gpa_stack_base + l->stack_size)
+		return gpa - l->gpa_stack_base + l->stack_base;
+	return 0;
+}
+
+/* The CPUs that must be kicked after an invalidation. */
+void dune_vm_note_cpu(struct dune_vm *vm, int cpu)
+{
+	if (!cpumask_test_cpu(cpu, vm->running))
+		cpumask_set_cpu(cpu, vm->running);
+}
+
+static void vm_kick_noop(void *unused)
+{
+}
+
+/*
+ * After clearing nested entries: every vCPU must drop cached translations
+ * before it runs again (tlb_gen, checked with interrupts off right before
+ * entry), and a vCPU inside the guest now is forced out by the IPI, which
+ * completes only after that CPU has left the guest.
+ */
+static void vm_flush(struct dune_vm *vm)
+{
+	atomic64_inc(&vm->tlb_gen);
+	preempt_disable();
+	smp_call_function_many(vm->running, vm_kick_noop, NULL, true);
+	preempt_enable();
+}
+
+static void vm_unmap_hva(struct dune_vm *vm, u64 start, u64 end)
+{
+	const struct dune_layout *l = &vm->layout;
+	unsigned long n = 0;
+
+	/* The 1:1 window. */
+	if (start < l->base_limit)
+		n += dune_npt_unmap_range(vm, start, min(end, l->base_limit));
+	/* The mmap and stack windows. */
+	if (end > l->mmap_base && start < l->mmap_base + l->map_size)
+		n += dune_npt_unmap_range(vm,
+			max(start, l->mmap_base) - l->mmap_base + l->gpa_map_base,
+			min(end, l->mmap_base + l->map_size) - l->mmap_base + l->gpa_map_base);
+	if (end > l->stack_base && start < l->stack_base + l->stack_size)
+		n += dune_npt_unmap_range(vm,
+			max(start, l->stack_base) - l->stack_base + l->gpa_stack_base,
+			min(end, l->stack_base + l->stack_size) - l->stack_base + l->gpa_stack_base);
+	if (n) {
+		spin_unlock(&vm->lock);
+		vm_flush(vm);
+		spin_lock(&vm->lock);
+	}
+}
+
+static int vm_invalidate_start(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
+{
+	struct dune_vm *vm = container_of(mn, struct dune_vm, mn);
+
+	spin_lock(&vm->lock);
+	vm->invalidate_in_progress++;
+	vm_unmap_hva(vm, range->start, range->end);
+	spin_unlock(&vm->lock);
+	return 0;
+}
+
+static void vm_invalidate_end(struct mmu_notifier *mn, const struct mmu_notifier_range *range)
+{
+	struct dune_vm *vm = container_of(mn, struct dune_vm, mn);
+
+	spin_lock(&vm->lock);
+	vm->invalidate_seq++;
+	vm->invalidate_in_progress--;
+	spin_unlock(&vm->lock);
+}
+
+/* The address space is going away: drop every nested translation. */
+static void vm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct dune_vm *vm = container_of(mn, struct dune_vm, mn);
+
+	spin_lock(&vm->lock);
+	vm->invalidate_seq++;
+	dune_npt_unmap_range(vm, 0, vm->layout.phys_limit);
+	spin_unlock(&vm->lock);
+	vm_flush(vm);
+}
+
+static const struct mmu_notifier_ops vm_mmu_notifier_ops = {
+	.invalidate_range_start = vm_invalidate_start,
+	.invalidate_range_end = vm_invalidate_end,
+	.release = vm_release,
+};
+
+struct dune_vm *dune_vm_create(void)
+{
+	struct dune_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	int r = -ENOMEM;
+
+	if (!vm)
+		return ERR_PTR(-ENOMEM);
+	if (!zalloc_cpumask_var(&vm->running, GFP_KERNEL))
+		goto free_vm;
+	refcount_set(&vm->refs, 1);
+	spin_lock_init(&vm->lock);
+	vm->mm = current->mm;
+	dune_layout_compute(&vm->layout, vm->mm, dune_caps.phys_bits);
+	r = dune_npt_alloc_root(vm);
+	if (r)
+		goto free_mask;
+	mmgrab(vm->mm);
+	vm->mn.ops = &vm_mmu_notifier_ops;
+	r = mmu_notifier_register(&vm->mn, vm->mm);
+	if (r) {
+		pr_warn("pid %d: cannot register an MMU notifier (%d)\n", current->pid, r);
+		mmdrop(vm->mm);
+		dune_npt_free(vm);
+		goto free_mask;
+	}
+	return vm;
+
+free_mask:
+	free_cpumask_var(vm->running);
+free_vm:
+	kfree(vm);
+	return ERR_PTR(r);
+}
+
+void dune_vm_put(struct dune_vm *vm)
+{
+	if (!refcount_dec_and_test(&vm->refs))
+		return;
+	mmu_notifier_unregister(&vm->mn, vm->mm);
+	mmdrop(vm->mm);
+	dune_npt_free(vm);
+	free_cpumask_var(vm->running);
+	kfree(vm);
+}
+
+/* The protection the process itself has at @hva, or -EFAULT. */
+static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, unsigned int *prot)
+{
+	struct vm_area_struct *vma;
+	unsigned long flags;
+
+	mmap_read_lock(vm->mm);
+	vma = vma_lookup(vm->mm, hva);
+	flags = vma ? vma->vm_flags : 0;
+	mmap_read_unlock(vm->mm);
+	if (!vma || (flags & (VM_IO | VM_PFNMAP)))
+		return -EFAULT;
+	if ((npf & DUNE_NPF_WRITE) && !(flags & VM_WRITE))
+		return -EFAULT;
+	if ((npf & DUNE_NPF_EXEC) && !(flags & VM_EXEC))
+		return -EFAULT;
+	if (!(flags & (VM_READ | VM_WRITE | VM_EXEC)))
+		return -EFAULT;
+	/* Writable only after a write fault broke COW for us (FOLL_WRITE). */
+	*prot = DUNE_NPT_R;
+	if (npf & DUNE_NPF_WRITE)
+		*prot |= DUNE_NPT_W;
+	if (flags & VM_EXEC)
+		*prot |= DUNE_NPT_X;
+	return 0;
+}
+
+/**
+ * dune_vm_fault - resolve a nested page fault at @gpa.
+ *
+ * Returns 0 when the guest can retry the access, -EFAULT when the process
+ * itself could not make it (the caller reports a nested fault to user
+ * space), -ENOMEM.  Races with invalidations are retried here.
+ */
+int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf)
+{
+	u64 hva = dune_gpa_to_hva(&vm->layout, gpa) & PAGE_MASK;
+	unsigned int prot;
+	unsigned long seq;
+	struct page *page;
+	int r;
+
+	if (!hva && gpa >= PAGE_SIZE)
+		return -EFAULT;
+	if (!mmget_not_zero(vm->mm))
+		return -EFAULT;
+	do {
+		r = vm_host_prot(vm, hva, npf, &prot);
+		if (r)
+			break;
+		seq = READ_ONCE(vm->invalidate_seq);
+		smp_rmb();
+		if (get_user_pages_unlocked(hva, 1, &page,
+					    (prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1) {
+			r = -EFAULT;
+			break;
+		}
+		spin_lock(&vm->lock);
+		if (vm->invalidate_in_progress || seq != vm->invalidate_seq)
+			r = -EAGAIN;
+		else
+			r = dune_npt_map(vm, gpa & PAGE_MASK, page_to_phys(page), prot);
+		spin_unlock(&vm->lock);
+		put_page(page);
+	} while (r == -EAGAIN && !fatal_signal_pending(current));
+	mmput(vm->mm);
+	return r;
+}

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD-V vCPU: VMCB setup (APM Vol. 2, Appendix B), ASIDs, the world switch
+ * and exit decoding into the common dune_exit.
+ */
+#define pr_fmt(fmt) "dune: svm: " fmt
+
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <asm/msr.h>
+#include <asm/processor-flags.h>
+#include <asm/special_insns.h>
+#include <asm/tlbflush.h>
+
+#include "../common/hv.h"
+#include "svm_vcpu.h"
+#include "vmrun-offsets.h"
+
+#define CHECK_REG(off, field) \
+	static_assert(off == offsetof(struct dune_regs, field))
+CHECK_REG(REGS_RAX, rax); CHECK_REG(REGS_RCX, rcx); CHECK_REG(REGS_RDX, rdx);
+CHECK_REG(REGS_RBX, rbx); CHECK_REG(REGS_RSP, rsp); CHECK_REG(REGS_RBP, rbp);
+CHECK_REG(REGS_RSI, rsi); CHECK_REG(REGS_RDI, rdi); CHECK_REG(REGS_R8, r8);
+CHECK_REG(REGS_R9, r9); CHECK_REG(REGS_R10, r10); CHECK_REG(REGS_R11, r11);
+CHECK_REG(REGS_R12, r12); CHECK_REG(REGS_R13, r13); CHECK_REG(REGS_R14, r14);
+CHECK_REG(REGS_R15, r15);
+
+#define MSRPM_ORDER	1	/* 8 KiB (APM 15.11) */
+#define IOPM_ORDER	2	/* 12 KiB used (APM 15.10.1) */
+
+/* SVM segment attributes (APM 15.5.1): type | S<<4 | DPL<<5 | P<<7 | L<<9 | DB<<10 | G<<11 */
+#define SEG_CODE64	0x0a9b
+#define SEG_DATA	0x0c93
+#define SEG_TSS64_BUSY	0x008b
+#define SEL_CODE	0x08
+#define SEL_DATA	0x10
+#define SEL_TSS		0x18
+
+struct svm_cpu_state {
+	u64 asid_gen;
+	u32 next_asid;
+	struct page *host_save;	/* VMSAVE/VMLOAD target for host state */
+};
+
+static DEFINE_PER_CPU(struct svm_cpu_state, svm_cpu);
+bool svm_flush_by_asid;
+u32 svm_nr_asids;
+
+int svm_cpu_setup(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu_state *sc = per_cpu_ptr(&svm_cpu, cpu);
+
+		sc->asid_gen = 1;
+		sc->next_asid = 1;
+		sc->host_save = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sc->host_save) {
+			svm_cpu_unsetup();
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void svm_cpu_unsetup(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu_state *sc = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sc->host_save)
+			__free_page(sc->host_save);
+		sc->host_save = NULL;
+	}
+}
+
+static inline void set_intercept(struct vmcb_control_area *c, unsigned int bit)
+{
+	c->intercepts[bit / 32] |= 1U << (bit % 32);
+}
+
+/* MSRs in 0xc0000000-0xc0001fff start at byte 0x800, two bits each. */
+static void msrpm_allow(void *msrpm, u32 msr)
+{
+	u32 bit = 0x800 * 8 + (msr - 0xc0000000) * 2;
+
+	__clear_bit(bit, msrpm);	/* read */
+	__clear_bit(bit + 1, msrpm);	/* write */
+}
+
+struct dune_vcpu *svm_vcpu_alloc(void)
+{
+	struct svm_vcpu *svm = kzalloc(sizeof(*svm), GFP_KERNEL_ACCOUNT);
+	struct page *vmcb;
+
+	if (!svm)
+		return ERR_PTR(-ENOMEM);
+	vmcb = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	svm->msrpm = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT, MSRPM_ORDER);
+	svm->iopm = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT, IOPM_ORDER);
+	if (!vmcb || !svm->msrpm || !svm->iopm) {
+		if (vmcb)
+			__free_page(vmcb);
+		free_pages((unsigned long)svm->msrpm, MSRPM_ORDER);
+		free_pages((unsigned long)svm->iopm, IOPM_ORDER);
+		kfree(svm);
+		return ERR_PTR(-ENOMEM);
+	}
+	svm->vmcb = page_address(vmcb);
+	svm->vmcb_pa = page_to_phys(vmcb);
+	/*
+	 * Intercept every port and MSR, except the guest's own per-thread
+	 * state that VMSAVE/VMLOAD switch (APM 15.5.2): segment bases and the
+	 * SYSCALL MSRs.  The host's values come back from the host save page.
+	 */
+	memset(svm->iopm, 0xff, PAGE_SIZE << IOPM_ORDER);
+	memset(svm->msrpm, 0xff, PAGE_SIZE << MSRPM_ORDER);
+	msrpm_allow(svm->msrpm, MSR_FS_BASE);
+	msrpm_allow(svm->msrpm, MSR_GS_BASE);
+	msrpm_allow(svm->msrpm, MSR_KERNEL_GS_BASE);
+	msrpm_allow(svm->msrpm, MSR_STAR);
+	msrpm_allow(svm->msrpm, MSR_LSTAR);
+	msrpm_allow(svm->msrpm, MSR_CSTAR);
+	msrpm_allow(svm->msrpm, MSR_SYSCALL_MASK);
+	svm->asid_cpu = -1;
+	return &svm->vcpu;
+}
+
+void svm_vcpu_free(struct dune_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	free_page((unsigned long)svm->vmcb);
+	free_pages((unsigned long)svm->msrpm, MSRPM_ORDER);
+	free_pages((unsigned long)svm->iopm, IOPM_ORDER);
+	kfree(svm);
+}
+
+static void setup_intercepts(struct vmcb_control_area *c)
+{
+	static const u16 bits[] = {
+		INTERCEPT_CR0_WRITE, INTERCEPT_CR4_WRITE, INTERCEPT_CR8_READ,
+		INTERCEPT_CR8_WRITE, INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SMI,
+		INTERCEPT_INIT, INTERCEPT_RDPMC, INTERCEPT_CPUID, INTERCEPT_INVD,
+		INTERCEPT_HLT, INTERCEPT_INVLPGA, INTERCEPT_IOIO_PROT,
+		INTERCEPT_MSR_PROT, INTERCEPT_TASK_SWITCH, INTERCEPT_SHUTDOWN,
+		INTERCEPT_VMRUN, INTERCEPT_VMMCALL, INTERCEPT_VMLOAD,
+		INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI, INTERCEPT_SKINIT,
+		INTERCEPT_WBINVD, INTERCEPT_MONITOR, INTERCEPT_MWAIT,
+		INTERCEPT_MWAIT_COND, INTERCEPT_XSETBV, INTERCEPT_RDPRU,
+	};
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bits); i++)
+		set_intercept(c, bits[i]);
+	c->intercepts[INTERCEPT_DR0_READ / 32] = ~0U;	/* all DR reads and writes */
+	c->intercepts[INTERCEPT_EXCEPTION_OFFSET / 32] = 1U << 18;	/* #MC */
+}
+
+static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base)
+{
+	s->selector = sel;
+	s->attrib = attrib;
+	s->limit = limit;
+	s->base = base;
+}
+
+static void setup_save_area(struct dune_vcpu *vcpu, struct vmcb_save_area *s)
+{
+	set_seg(&s->cs, SEL_CODE, SEG_CODE64, 0xffffffff, 0);
+	set_seg(&s->ds, SEL_DATA, SEG_DATA, 0xffffffff, 0);
+	set_seg(&s->es, SEL_DATA, SEG_DATA, 0xffffffff, 0);
+	set_seg(&s->ss, SEL_DATA, SEG_DATA, 0xffffffff, 0);
+	set_seg(&s->fs, SEL_DATA, SEG_DATA, 0xffffffff, vcpu->fs_base);
+	set_seg(&s->gs, SEL_DATA, SEG_DATA, 0xffffffff, vcpu->gs_base);
+	set_seg(&s->tr, SEL_TSS, SEG_TSS64_BUSY, 0x67, 0);
+	/* GDTR/IDTR/LDTR empty: the guest loads its own right after entry. */
+	s->cpl = 0;
+	s->efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_SVME;
+	s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
+		 X86_CR0_AM | X86_CR0_PG;
+	s->cr4 = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT |
+		 (cr4_read_shadow() & (X86_CR4_OSXSAVE | X86_CR4_FSGSBASE));
+	s->cr3 = vcpu->cr3;
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	rdmsrl(MSR_IA32_CR_PAT, s->g_pat);
+	s->rflags = vcpu->regs.rflags | X86_EFLAGS_FIXED;
+	s->rip = vcpu->regs.rip;
+	s->rsp = vcpu->regs.rsp;
+	s->rax = vcpu->regs.rax;
+}
+
+int svm_vcpu_setup(struct dune_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	setup_intercepts(c);
+	c->iopm_base_pa = virt_to_phys(svm->iopm);
+	c->msrpm_base_pa = virt_to_phys(svm->msrpm);
+	/* Host interrupts stay host interrupts whatever the guest's IF. */
+	c->int_ctl = V_INTR_MASKING_MASK;
+	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	c->nested_cr3 = vcpu->vm->root_pa;
+	c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	setup_save_area(vcpu, &svm->vmcb->save);
+	return 0;
+}
+
+void svm_vcpu_load(struct dune_vcpu *vcpu, int cpu)
+{
+	vcpu->cpu = cpu;
+}
+
+void svm_vcpu_put(struct dune_vcpu *vcpu)
+{
+}
+
+/*
+ * ASIDs are per CPU and handed out by generation (APM 15.16): a vCPU that
+ * moved, or whose generation is old, gets a fresh one; running out starts a
+ * new generation and flushes every ASID on this CPU.
+ */
+static void svm_pick_asid(struct svm_vcpu *svm, int cpu)
+{
+	struct svm_cpu_state *sc = this_cpu_ptr(&svm_cpu);
+	struct vmcb_control_area *c = &svm->vmcb->control;
+
+	if (svm->asid_cpu == cpu && svm->asid_gen == sc->asid_gen)
+		return;
+	if (sc->next_asid >= svm_nr_asids) {
+		sc->asid_gen++;
+		sc->next_asid = 1;
+		c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+	}
+	c->asid = sc->next_asid++;
+	svm->asid_gen = sc->asid_gen;
+	svm->asid_cpu = cpu;
+	/* A recycled ASID may still tag another vCPU's translations. */
+	c->tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
+}
+
+/* #NPF error code bits (APM 15.25.6: the #PF error code format). */
+#define NPF_EC_PRESENT	(1ULL << 0)
+#define NPF_EC_WRITE	(1ULL << 1)
+#define NPF_EC_FETCH	(1ULL << 4)
+
+static void svm_decode_npf(const struct vmcb_control_area *c, struct dune_exit *exit)
+{
+	u64 ec = c->exit_info_1;	/* #PF-style error code (APM 15.25.6) */
+
+	exit->reason = DUNE_EXIT_NESTED_FAULT;
+	exit->info1 = c->exit_info_2;
+	exit->info2 = (ec & NPF_EC_PRESENT ? DUNE_NPF_PRESENT : 0) |
+		      (ec & NPF_EC_WRITE ? DUNE_NPF_WRITE : 0) |
+		      (ec & NPF_EC_FETCH ? DUNE_NPF_EXEC : DUNE_NPF_READ);
+}
+
+static u32 svm_exit_reason(u32 code)
+{
+	switch (code) {
+	case SVM_EXIT_VMMCALL:
+		return DUNE_EXIT_HYPERCALL;
+	case SVM_EXIT_INTR:
+		return DUNE_EXIT_EXTINT;
+	case SVM_EXIT_NMI:
+		return DUNE_EXIT_NMI;
+	case SVM_EXIT_SHUTDOWN:
+		return DUNE_EXIT_TRIPLE_FAULT;
+	case SVM_EXIT_CPUID:
+		return DUNE_EXIT_CPUID;
+	case SVM_EXIT_HLT:
+		return DUNE_EXIT_HLT;
+	case SVM_EXIT_IOIO:
+		return DUNE_EXIT_IO;
+	case SVM_EXIT_XSETBV:
+		return DUNE_EXIT_XSETBV;
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA: case SVM_EXIT_RDPMC: case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD: case SVM_EXIT_MONITOR: case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND: case SVM_EXIT_RDPRU: case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT: case SVM_EXIT_TASK_SWITCH:
+		return DUNE_EXIT_PRIV_INSN;
+	}
+	if (code >= SVM_EXIT_READ_CR0 && code <= SVM_EXIT_READ_CR0 + 0x1f)
+		return DUNE_EXIT_CR_ACCESS;
+	if (code >= SVM_EXIT_READ_DR0 && code <= SVM_EXIT_READ_DR0 + 0x1f)
+		return DUNE_EXIT_DR_ACCESS;
+	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32)
+		return DUNE_EXIT_EXCEPTION;
+	return DUNE_EXIT_OTHER;
+}
+
+static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
+{
+	const struct vmcb_control_area *c = &svm->vmcb->control;
+	u32 code = c->exit_code;
+
+	exit->raw = code;
+	if (c->exit_code_hi || code == (u32)SVM_EXIT_ERR) {
+		exit->reason = DUNE_EXIT_INVALID_STATE;
+		exit->raw = SVM_EXIT_ERR;
+		pr_warn_ratelimited("pid %d: VMRUN refused the guest state\n", current->pid);
+		return;
+	}
+	if (code == SVM_EXIT_NPF) {
+		svm_decode_npf(c, exit);
+		return;
+	}
+	exit->reason = svm_exit_reason(code);
+	switch (code) {
+	case SVM_EXIT_VMMCALL:
+	case SVM_EXIT_XSETBV:
+		exit->insn_len = 3;
+		break;
+	case SVM_EXIT_CPUID:
+		exit->insn_len = 2;
+		break;
+	case SVM_EXIT_MSR:
+		exit->reason = c->exit_info_1 ? DUNE_EXIT_MSR_WRITE : DUNE_EXIT_MSR_READ;
+		exit->info1 = svm->vcpu.regs.rcx & 0xffffffff;
+		exit->insn_len = 2;
+		break;
+	default:
+		if (exit->reason == DUNE_EXIT_EXCEPTION) {
+			exit->info1 = code - SVM_EXIT_EXCP_BASE;
+			exit->info2 = c->exit_info_1;
+		}
+	}
+}
+
+void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb *vmcb = svm->vmcb;
+	int cpu = smp_processor_id();
+
+	svm_pick_asid(svm, cpu);
+	if (flush_tlb && vmcb->control.tlb_ctl == TLB_CONTROL_DO_NOTHING)
+		vmcb->control.tlb_ctl = svm_flush_by_asid ? TLB_CONTROL_FLUSH_ASID :
+					TLB_CONTROL_FLUSH_ALL_ASID;
+	/* An event cut short by the exit (e.g. a nested fault while the guest's
+	 * IDT delivered an exception) must be delivered again (APM 15.7.2). */
+	if (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) {
+		vmcb->control.event_inj = vmcb->control.exit_int_info;
+		vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
+	} else {
+		vmcb->control.event_inj = 0;
+	}
+	vmcb->save.rip = vcpu->regs.rip;
+	vmcb->save.rsp = vcpu->regs.rsp;
+	vmcb->save.rflags = vcpu->regs.rflags | X86_EFLAGS_FIXED;
+	vmcb->save.rax = vcpu->regs.rax;
+
+	asm volatile("clgi" ::: "memory");
+	svm_vmrun(svm->vmcb_pa, &vcpu->regs,
+		  page_to_phys(this_cpu_ptr(&svm_cpu)->host_save));
+	asm volatile("stgi" ::: "memory");
+
+	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
+	vcpu->regs.rip = vmcb->save.rip;
+	vcpu->regs.rsp = vmcb->save.rsp;
+	vcpu->regs.rflags = vmcb->save.rflags;
+	vcpu->regs.rax = vmcb->save.rax;
+	svm_decode_exit(svm, exit);
+}
+
+/* NPT entries: long-mode format; the nested walk is a user access, so
+ * every level needs U (APM 15.25.5). */
+const struct dune_npt_format svm_npt_format = {
+	.present = _PAGE_PRESENT,
+	.read = _PAGE_PRESENT | _PAGE_USER,
+	.write = _PAGE_RW,
+	.exec = 0,
+	.nx = _PAGE_NX,
+	.table = _PAGE_PRESENT | _PAGE_RW | _PAGE_USER,
+	.leaf = _PAGE_ACCESSED,
+	.large = _PAGE_PSE,
+};

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * dune_init / dune_enter: the guest's CPU structures (GDT, TSS, IDT,
+ * SYSCALL MSRs) and the host-mode loop that runs what the guest hands back
+ * (system calls run here, in host mode, so every host policy applies).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <asm/prctl.h>
+
+#include "internal.h"
+#include "../arch/x86_64/offsets.h"
+
+_Static_assert(CONF_RSP == offsetof(struct dune_config, regs.rsp), "entry.S");
+_Static_assert(CONF_RIP == offsetof(struct dune_config, regs.rip), "entry.S");
+
+int dune_fd = -1;
+struct dune_info dune_info_cache;
+struct dune_layout dune_layout_cache;
+
+#define HOST_STACK_SIZE	(64 * 1024)
+#define IST_STACK_SIZE	(16 * 1024)
+
+/* GDT: null, kernel code 0x08, kernel data 0x10, TSS 0x18 (two slots),
+ * user data 0x2b, user code 0x33 (so STAR's SYSRET base is 0x23). */
+#define GDT_ENTRIES	7
+#define SEL_TSS		0x18
+
+struct tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+} __attribute__((packed));
+
+struct idt_gate {
+	uint16_t off0, sel;
+	uint8_t ist, type;
+	uint16_t off1;
+	uint32_t off2, reserved;
+} __attribute__((packed));
+
+struct desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+/* Per-thread guest CPU state; one thread for now. */
+struct dune_percpu {
+	uint64_t gdt[GDT_ENTRIES];
+	struct tss64 tss;
+	uint8_t *ist_stack;
+	uint8_t *host_stack;
+	struct dune_config conf;
+};
+
+static struct idt_gate idt[256];
+static struct dune_percpu *percpu;
+static struct dune_host_stats host_stats;
+extern char __dune_trap_stubs[];
+extern char __dune_syscall_vmcall[], __dune_syscall_vmmcall[];
+
+static void setup_gdt(struct dune_percpu *p)
+{
+	uint64_t base = (uint64_t)&p->tss, limit = sizeof(p->tss) - 1;
+
+	p->gdt[0] = 0;
+	p->gdt[1] = 0x00af9b000000ffffULL;	/* 64-bit code, DPL 0 */
+	p->gdt[2] = 0x00cf93000000ffffULL;	/* data, DPL 0 */
+	p->gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+		    (0x89ULL << 40) | ((base >> 24 & 0xff) << 56);	/* TSS */
+	p->gdt[4] = base >> 32;
+	p->gdt[5] = 0x00cff3000000ffffULL;	/* data, DPL 3 */
+	p->gdt[6] = 0x00affb000000ffffULL;	/* 64-bit code, DPL 3 */
+	p->tss.ist[0] = (uint64_t)p->ist_stack + IST_STACK_SIZE;
+	p->tss.iomap_base = sizeof(p->tss);
+}
+
+/* Every exception runs on IST1: ring-0 code keeps a red zone below rsp. */
+static void setup_idt(void)
+{
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		uint64_t h = (uint64_t)__dune_trap_stubs + i * 16;
+
+		idt[i].off0 = h & 0xffff;
+		idt[i].sel = 0x08;
+		idt[i].ist = 1;
+		idt[i].type = 0x8e;	/* present, DPL 0, interrupt gate */
+		idt[i].off1 = h >> 16 & 0xffff;
+		idt[i].off2 = h >> 32;
+	}
+}
+
+static inline void wrmsr(uint32_t msr, uint64_t v)
+{
+	asm volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+/* Runs in the guest, first thing after entry. */
+void dune_guest_boot(void)
+{
+	struct desc_ptr gdtr = { sizeof(percpu->gdt) - 1, (uint64_t)percpu->gdt };
+	struct desc_ptr idtr = { sizeof(idt) - 1, (uint64_t)idt };
+	uint64_t entry = dune_info_cache.backend == DUNE_BACKEND_SVM ?
+			 (uint64_t)__dune_syscall_vmmcall : (uint64_t)__dune_syscall_vmcall;
+
+	asm volatile("lgdt %0" : : "m"(gdtr));
+	asm volatile("lidt %0" : : "m"(idtr));
+	asm volatile("ltr %w0" : : "r"(SEL_TSS));
+	wrmsr(0xc0000081, (0x23ULL << 48) | (0x08ULL << 32));	/* STAR */
+	wrmsr(0xc0000082, entry);				/* LSTAR */
+	wrmsr(0xc0000084, 0x47700);	/* SFMASK: TF DF IF NT AC cleared */
+}
+
+static long host_syscall(struct dune_regs *r)
+{
+	long ret;
+	register long r10 asm("r10") = r->r10;
+	register long r8 asm("r8") = r->r8;
+	register long r9 asm("r9") = r->r9;
+
+	asm volatile("syscall"
+		     : "=a"(ret)
+		     : "a"(r->rax), "D"(r->rdi), "S"(r->rsi), "d"(r->rdx),
+		       "r"(r10), "r"(r8), "r"(r9)
+		     : "rcx", "r11", "memory");
+	return ret;
+}
+
+static void host_die(const struct dune_config *c, const char *what)
+{
+	fprintf(stderr, "dune: %s (ret %u, status %#llx, info %#llx) at rip %#llx\n", what,
+		c->ret, (unsigned long long)c->status, (unsigned long long)c->info,
+		(unsigned long long)c->regs.rip);
+	fflush(stderr);
+	abort();
+}
+
+/* Host mode: (re-)enter the guest and serve what it hands back. */
+static int host_loop(struct dune_config *c)
+{
+	for (;;) {
+		if (ioctl(dune_fd, DUNE_ENTER, c) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		switch (c->ret) {
+		case DUNE_RET_SYSCALL:
+			host_stats.syscalls++;
+			c->regs.rax = host_syscall(&c->regs);
+			break;
+		case DUNE_RET_SIGNAL:
+			host_stats.signals++;
+			break;
+		case DUNE_RET_NESTED_FAULT:
+			host_die(c, "guest touched memory the process does not own");
+			break;
+		case DUNE_RET_TRIPLE_FAULT:
+			host_die(c, "triple fault in the guest");
+			break;
+		default:
+			host_die(c, "unhandled exit");
+		}
+	}
+}
+
+extern int __dune_enter(struct dune_config *conf, void *host_stack,
+			int (*loop)(struct dune_config *));
+
+int dune_enter(void)
+{
+	struct dune_config *c;
+	unsigned long fs;
+	int r;
+
+	if (!percpu)
+		return -EINVAL;
+	c = &percpu->conf;
+	memset(c, 0, sizeof(*c));
+	if (syscall(SYS_arch_prctl, ARCH_GET_FS, &fs))
+		return -errno;
+	c->fs_base = fs;
+	c->cr3 = dune_va_to_pa((uintptr_t)dune_pgroot);
+	c->regs.rflags = 0x2;
+	r = __dune_enter(c, percpu->host_stack + HOST_STACK_SIZE, host_loop);
+	if (r)
+		return r;
+	dune_guest_boot();
+	return 0;
+}
+
+static void *map_stack(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int dune_init(bool map_full)
+{
+	int r;
+
+	(void)map_full;
+	dune_fd = open(dune_device_path(), O_RDWR | O_CLOEXEC);
+	if (dune_fd < 0)
+		return -errno;
+	if (ioctl(dune_fd, DUNE_GET_INFO, &dune_info_cache) ||
+	    ioctl(dune_fd, DUNE_GET_LAYOUT, &dune_layout_cache)) {
+		r = -errno;
+		goto fail;
+	}
+	percpu = map_stack(sizeof(*percpu));
+	if (!percpu) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	percpu->ist_stack = map_stack(IST_STACK_SIZE);
+	percpu->host_stack = map_stack(HOST_STACK_SIZE);
+	if (!percpu->ist_stack || !percpu->host_stack) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	setup_gdt(percpu);
+	setup_idt();
+	/* Last: the page tables must cover everything mapped above. */
+	r = dune_vm_init();
+	if (r)
+		goto fail;
+	return 0;
+fail:
+	close(dune_fd);
+	dune_fd = -1;
+	return r;
+}
+
+int dune_init_and_enter(void)
+{
+	int r = dune_init(true);
+
+	return r ? r : dune_enter();
+}
+
+void dune_get_host_stats(struct dune_host_stats *out)
+{
+	*out = host_stats;
+}
