@@ -5,7 +5,9 @@
  * (system calls run here, in host mode, so every host policy applies).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,13 +142,85 @@ static long host_syscall(struct dune_regs *r)
 	return ret;
 }
 
-static void host_die(const struct dune_config *c, const char *what)
+/*
+ * The guest did something the process may not do: report it in one line
+ * and end the process with the signal Linux would have sent for the same
+ * act in user mode (SIGSEGV for memory, ports, MSRs, HLT; SIGILL for
+ * virtualization and cache-control instructions).
+ */
+static void host_die(const struct dune_config *c, const char *what, int sig)
 {
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+
 	fprintf(stderr, "dune: %s (ret %u, status %#llx, info %#llx) at rip %#llx\n", what,
 		c->ret, (unsigned long long)c->status, (unsigned long long)c->info,
 		(unsigned long long)c->regs.rip);
 	fflush(stderr);
-	abort();
+	sigaction(sig, &sa, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void host_unhandled(const struct dune_config *c)
+{
+	switch (c->info) {
+	case DUNE_EXIT_PRIV_INSN:
+		host_die(c, "privileged instruction refused", SIGILL);
+		break;
+	case DUNE_EXIT_IO:
+		host_die(c, "port I/O refused", SIGSEGV);
+		break;
+	case DUNE_EXIT_MSR_READ:
+	case DUNE_EXIT_MSR_WRITE:
+		host_die(c, "MSR access refused", SIGSEGV);
+		break;
+	case DUNE_EXIT_HLT:
+		host_die(c, "HLT refused", SIGSEGV);
+		break;
+	default:
+		host_die(c, "exit refused", SIGSEGV);
+	}
+}
+
+/*
+ * System calls that cannot simply run on the host loop's stack: the host
+ * FS/GS base must follow the guest's, and calls that need the caller's own
+ * user-mode frame are refused with a clear errno until they are supported.
+ */
+static long host_special(struct dune_config *c, bool *done)
+{
+	struct dune_regs *r = &c->regs;
+
+	*done = true;
+	switch (r->rax) {
+	case SYS_arch_prctl:
+		switch (r->rdi) {
+		case ARCH_SET_FS:
+		case ARCH_SET_GS: {
+			long ret = host_syscall(r);
+
+			if (ret == 0)
+				*(r->rdi == ARCH_SET_FS ? &c->fs_base : &c->gs_base) = r->rsi;
+			return ret;
+		}
+		case ARCH_GET_FS:
+		case ARCH_GET_GS:
+			return *(unsigned long *)r->rsi =
+				r->rdi == ARCH_GET_FS ? c->fs_base : c->gs_base, 0;
+		}
+		break;
+	case SYS_clone:
+	case SYS_clone3:
+	case SYS_fork:
+	case SYS_vfork:
+	case SYS_rt_sigreturn:
+	case SYS_sigaltstack:
+	case SYS_iopl:
+	case SYS_ioperm:
+		return -ENOSYS;
+	}
+	*done = false;
+	return 0;
 }
 
 /* Host mode: (re-)enter the guest and serve what it hands back. */
@@ -159,21 +233,28 @@ static int host_loop(struct dune_config *c)
 			return -errno;
 		}
 		switch (c->ret) {
-		case DUNE_RET_SYSCALL:
+		case DUNE_RET_SYSCALL: {
+			bool done;
+			long ret = host_special(c, &done);
+
 			host_stats.syscalls++;
-			c->regs.rax = host_syscall(&c->regs);
+			c->regs.rax = done ? ret : host_syscall(&c->regs);
 			break;
+		}
 		case DUNE_RET_SIGNAL:
 			host_stats.signals++;
 			break;
 		case DUNE_RET_NESTED_FAULT:
-			host_die(c, "guest touched memory the process does not own");
+			host_die(c, "guest touched memory the process does not own", SIGSEGV);
 			break;
 		case DUNE_RET_TRIPLE_FAULT:
-			host_die(c, "triple fault in the guest");
+			host_die(c, "triple fault in the guest", SIGSEGV);
+			break;
+		case DUNE_RET_UNHANDLED_EXIT:
+			host_unhandled(c);
 			break;
 		default:
-			host_die(c, "unhandled exit");
+			host_die(c, "the CPU refused the guest state", SIGKILL);
 		}
 	}
 }
@@ -258,4 +339,9 @@ int dune_init_and_enter(void)
 void dune_get_host_stats(struct dune_host_stats *out)
 {
 	*out = host_stats;
+}
+
+int dune_get_stats(struct dune_stats *st)
+{
+	return ioctl(dune_fd, DUNE_GET_STATS, st) ? -errno : 0;
 }

@@ -26,6 +26,16 @@ static long guest_syscall3(long nr, long a, long b, long c)
 	return ret;
 }
 
+static long guest_syscall4(long nr, long a, long b, long c, long d)
+{
+	register long r10 asm("r10") = d;
+	long ret;
+
+	asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+		     : "rcx", "r11", "memory");
+	return ret;
+}
+
 static void say(const char *s)
 {
 	unsigned long n = 0;
@@ -57,6 +67,33 @@ static int handle_page_fault(struct dune_tf *tf)
 	return dune_map_page(va, PTE_W);
 }
 
+/* Linux's signal for an unhandled exception in user mode. */
+static int trap_signal(uint64_t vector)
+{
+	switch (vector) {
+	case 0: case 16: case 19:
+		return 8;	/* SIGFPE */
+	case 1: case 3:
+		return 5;	/* SIGTRAP */
+	case 6:
+		return 4;	/* SIGILL */
+	case 17:
+		return 7;	/* SIGBUS */
+	default:
+		return 11;	/* SIGSEGV */
+	}
+}
+
+/* End the process by that signal, with its default action. */
+static void die_by_signal(int sig)
+{
+	struct { unsigned long handler, flags, restorer, mask; } sa = { 0, 0, 0, 0 };
+
+	guest_syscall4(SYS_rt_sigaction, sig, (long)&sa, 0, 8);
+	guest_syscall3(SYS_kill, guest_syscall3(SYS_getpid, 0, 0, 0), sig, 0);
+	guest_syscall3(SYS_exit_group, 128 + sig, 0, 0);
+}
+
 void dune_trap(struct dune_tf *tf)
 {
 	if (tf->vector == 14 && handle_page_fault(tf) == 0)
@@ -72,5 +109,5 @@ void dune_trap(struct dune_tf *tf)
 		say_hex(read_cr2());
 	}
 	say("\n");
-	guest_syscall3(SYS_exit_group, 128 + 11, 0, 0);
+	die_by_signal(trap_signal(tf->vector));
 }

@@ -46,6 +46,13 @@ struct dune_host_stats {
 };
 void dune_get_host_stats(struct dune_host_stats *out);
 
+/**
+ * dune_get_stats() - the module's counters for the calling thread's vCPU:
+ * VM exits by reason (DUNE_EXIT_*), entries, nested pages.  Returns 0 or a
+ * negative errno.
+ */
+int dune_get_stats(struct dune_stats *st);
+
 #ifdef __cplusplus
 }
 #endif

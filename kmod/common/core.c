@@ -77,6 +77,16 @@ static long dune_ioctl_enter(struct file *file, void __user *arg)
 	return 0;
 }
 
+static long dune_ioctl_stats(struct file *file, void __user *arg)
+{
+	struct dune_stats st;
+
+	dune_get_stats(file->private_data, &st);
+	if (copy_to_user(arg, &st, sizeof(st)))
+		return -EFAULT;
+	return 0;
+}
+
 static int dune_open(struct inode *inode, struct file *file)
 {
 	struct dune_file *df = dune_file_alloc();
@@ -104,6 +114,8 @@ static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dune_get_layout(uarg);
 	case DUNE_ENTER:
 		return dune_ioctl_enter(file, uarg);
+	case DUNE_GET_STATS:
+		return dune_ioctl_stats(file, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -47,8 +47,8 @@
  * @vcpu_load:	Make the vCPU usable on this CPU (preemption off); moves it
  *		from its previous CPU if needed and flushes what that needs.
  * @vcpu_put:	The thread leaves this CPU or Dune mode (preemption off).
- * @vcpu_run:	Enter the guest once with regs from vcpu->regs, fill @exit and
- *		copy the registers back.  Interrupts are off on entry and on
+ * @vcpu_run:	Enter the guest once with regs, fs_base and gs_base from
+ *		@vcpu, fill @exit and copy them back.  Interrupts are off on entry and on
  *		return.  @flush_tlb: drop this VM's nested translations
  *		(INVEPT single-context / TLB_CONTROL flush) before entering.
  */

@@ -168,6 +168,7 @@ static void run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 	gen = atomic64_read(&vcpu->vm->tlb_gen);
 	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
 	vcpu->tlb_gen = gen;
+	vcpu->entries++;
 	local_irq_enable();
 	if (exit->reason < DUNE_EXIT_NR)
 		vcpu->exits[exit->reason]++;
@@ -192,7 +193,10 @@ static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
 			break;
 	}
 	vcpu_end(vcpu);
+	vcpu->returns++;
 	conf->regs = vcpu->regs;
+	conf->fs_base = vcpu->fs_base;
+	conf->gs_base = vcpu->gs_base;
 	return r < 0 ? r : 0;
 }
 
@@ -230,8 +234,11 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 	vcpu = vcpu_find(df);
 	if (!vcpu)
 		vcpu = vcpu_create(df, conf);
-	else
+	else {
 		vcpu->regs = conf->regs;
+		vcpu->fs_base = conf->fs_base;
+		vcpu->gs_base = conf->gs_base;
+	}
 	mutex_unlock(&df->lock);
 	if (IS_ERR(vcpu))
 		return PTR_ERR(vcpu);
@@ -239,4 +246,28 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 	conf->ret = DUNE_RET_NONE;
 	r = vcpu_loop(vcpu, conf);
 	return r;
+}
+
+/**
+ * dune_get_stats - DUNE_GET_STATS: the calling thread's vCPU counters
+ * (all zero before it entered Dune mode).
+ */
+long dune_get_stats(struct dune_file *df, struct dune_stats *st)
+{
+	struct dune_vcpu *vcpu;
+	int i;
+
+	memset(st, 0, sizeof(*st));
+	mutex_lock(&df->lock);
+	vcpu = vcpu_find(df);
+	if (vcpu) {
+		for (i = 0; i < DUNE_EXIT_NR; i++)
+			st->exits[i] = READ_ONCE(vcpu->exits[i]);
+		st->entries = READ_ONCE(vcpu->entries);
+		st->returns = READ_ONCE(vcpu->returns);
+	}
+	if (df->vm)
+		st->nested_pages = atomic64_read(&df->vm->nr_pages);
+	mutex_unlock(&df->lock);
+	return 0;
 }

@@ -17,5 +17,6 @@ struct dune_file {
 struct dune_file *dune_file_alloc(void);
 void dune_file_free(struct dune_file *df);
 long dune_enter(struct dune_file *df, struct dune_config *conf);
+long dune_get_stats(struct dune_file *df, struct dune_stats *st);
 
 #endif /* _DUNE_RUN_H */

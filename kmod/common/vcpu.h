@@ -15,28 +15,8 @@
 
 #include "uapi/dune.h"
 
-/* Generic exit reasons; backends translate their codes into these. */
-enum dune_exit_reason {
-	DUNE_EXIT_NONE = 0,
-	DUNE_EXIT_HYPERCALL,		/* VMCALL / VMMCALL */
-	DUNE_EXIT_NESTED_FAULT,		/* EPT violation / NPF: info1=GPA, info2=DUNE_NPF_* */
-	DUNE_EXIT_EXTINT,		/* a host interrupt arrived */
-	DUNE_EXIT_NMI,			/* a host NMI arrived (backend already handled it) */
-	DUNE_EXIT_EXCEPTION,		/* info1=vector, info2=error code */
-	DUNE_EXIT_TRIPLE_FAULT,
-	DUNE_EXIT_CPUID,
-	DUNE_EXIT_HLT,
-	DUNE_EXIT_IO,
-	DUNE_EXIT_MSR_READ,		/* info1 = MSR number (also in rcx) */
-	DUNE_EXIT_MSR_WRITE,
-	DUNE_EXIT_XSETBV,
-	DUNE_EXIT_PRIV_INSN,		/* VMX/SVM insns, INVD, WBINVD, RDPMC, MONITOR/MWAIT... */
-	DUNE_EXIT_CR_ACCESS,
-	DUNE_EXIT_DR_ACCESS,
-	DUNE_EXIT_INVALID_STATE,	/* entry failed: info1 = vendor error */
-	DUNE_EXIT_OTHER,		/* anything else: raw holds the vendor code */
-	DUNE_EXIT_NR
-};
+/* Backends translate their exit codes into enum dune_exit_reason (uapi). */
+static_assert(DUNE_EXIT_NR <= DUNE_STATS_MAX_EXITS);
 
 #define DUNE_NPF_READ		(1U << 0)
 #define DUNE_NPF_WRITE		(1U << 1)
@@ -114,6 +94,8 @@ struct dune_vcpu {
 	struct preempt_notifier pn;
 	struct task_struct *task;
 	u64 exits[DUNE_EXIT_NR];
+	u64 entries;
+	u64 returns;
 };
 
 #endif /* _DUNE_VCPU_H */

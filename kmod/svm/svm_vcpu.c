@@ -359,6 +359,8 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	vmcb->save.rsp = vcpu->regs.rsp;
 	vmcb->save.rflags = vcpu->regs.rflags | X86_EFLAGS_FIXED;
 	vmcb->save.rax = vcpu->regs.rax;
+	vmcb->save.fs.base = vcpu->fs_base;
+	vmcb->save.gs.base = vcpu->gs_base;
 
 	asm volatile("clgi" ::: "memory");
 	svm_vmrun(svm->vmcb_pa, &vcpu->regs,
@@ -370,6 +372,8 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	vcpu->regs.rsp = vmcb->save.rsp;
 	vcpu->regs.rflags = vmcb->save.rflags;
 	vcpu->regs.rax = vmcb->save.rax;
+	vcpu->fs_base = vmcb->save.fs.base;
+	vcpu->gs_base = vmcb->save.gs.base;
 	svm_decode_exit(svm, exit);
 }
 

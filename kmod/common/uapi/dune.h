@@ -92,9 +92,12 @@ enum dune_ret {
 
 /**
  * struct dune_config - DUNE_ENTER argument (in and out).
- * @regs:	in: where the guest starts; out: guest state at the return.
- * @cr3:	in: guest page-table root (a guest-physical address).
- * @fs_base:	in/out: guest FS base.
+ * @regs:	in: where the guest starts or resumes; out: guest state at
+ *		the return.
+ * @cr3:	in, first entry of a thread only: guest page-table root (a
+ *		guest-physical address).  Later the guest owns its CR3.
+ * @fs_base:	in/out: guest FS base (resuming sets it, so a host-mode
+ *		arch_prctl(ARCH_SET_FS) reaches the guest).
  * @gs_base:	in/out: guest GS base.
  * @ret:	out: enum dune_ret.
  * @status:	out: exit code for DUNE_RET_EXIT, syscall number for
@@ -133,7 +136,48 @@ struct dune_layout {
 	__u64 reserved[4];
 };
 
+/* Exit reasons counted in struct dune_stats (values are ABI). */
+enum dune_exit_reason {
+	DUNE_EXIT_NONE = 0,
+	DUNE_EXIT_HYPERCALL = 1,	/* VMCALL / VMMCALL */
+	DUNE_EXIT_NESTED_FAULT = 2,	/* EPT violation / nested page fault */
+	DUNE_EXIT_EXTINT = 3,		/* a host interrupt arrived */
+	DUNE_EXIT_NMI = 4,		/* a host NMI arrived */
+	DUNE_EXIT_EXCEPTION = 5,	/* an intercepted exception */
+	DUNE_EXIT_TRIPLE_FAULT = 6,
+	DUNE_EXIT_CPUID = 7,
+	DUNE_EXIT_HLT = 8,
+	DUNE_EXIT_IO = 9,
+	DUNE_EXIT_MSR_READ = 10,
+	DUNE_EXIT_MSR_WRITE = 11,
+	DUNE_EXIT_XSETBV = 12,
+	DUNE_EXIT_PRIV_INSN = 13,	/* VMX/SVM insns, INVD, WBINVD, RDPMC, MWAIT... */
+	DUNE_EXIT_CR_ACCESS = 14,
+	DUNE_EXIT_DR_ACCESS = 15,
+	DUNE_EXIT_INVALID_STATE = 16,	/* the CPU refused the guest state */
+	DUNE_EXIT_OTHER = 17,
+	DUNE_EXIT_NR
+};
+
+#define DUNE_STATS_MAX_EXITS	32
+
+/**
+ * struct dune_stats - DUNE_GET_STATS: counters of the calling thread's vCPU.
+ * @exits:	VM exits by enum dune_exit_reason.
+ * @nested_pages: nested page-table leaves of the process now.
+ * @entries:	guest entries (one per run of the hardware).
+ * @returns:	returns to host user mode (DUNE_ENTER completions).
+ */
+struct dune_stats {
+	__u64 exits[DUNE_STATS_MAX_EXITS];
+	__u64 nested_pages;
+	__u64 entries;
+	__u64 returns;
+	__u64 reserved[5];
+};
+
 #define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
 #define DUNE_GET_LAYOUT		_IOR(DUNE_IOC_MAGIC, 0x02, struct dune_layout)
+#define DUNE_GET_STATS		_IOR(DUNE_IOC_MAGIC, 0x03, struct dune_stats)
 
 #endif /* _UAPI_DUNE_H */

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Everything a Dune process could use to reach beyond itself is refused:
+ * each case runs in its own Dune-mode child, which must die by the signal
+ * Linux gives the same act in user mode, while the host and this parent
+ * carry on.  Afterwards no vCPU is left behind.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "dunetest.h"
+
+static void do_outb(void *a) { asm volatile("outb %%al, $0x80" : : "a"(0)); }
+static void do_inb(void *a) { uint8_t v; asm volatile("inb $0x64, %0" : "=a"(v)); }
+static void do_outsb(void *a)
+{
+	char buf[4] = { 0 };
+
+	asm volatile("rep outsb" : : "S"(buf), "c"(4), "d"(0x3f8) : "memory");
+}
+static void do_hlt(void *a) { asm volatile("hlt"); }
+static void do_rdmsr(void *a)
+{
+	uint32_t lo, hi, msr = (uint32_t)(uintptr_t)a;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+}
+static void do_wrmsr(void *a)
+{
+	uint32_t msr = (uint32_t)(uintptr_t)a;
+
+	asm volatile("wrmsr" : : "c"(msr), "a"(0), "d"(0));
+}
+static void do_vmrun(void *a) { asm volatile("vmrun" : : "a"(0) : "memory"); }
+static void do_vmload(void *a) { asm volatile("vmload" : : "a"(0) : "memory"); }
+static void do_clgi(void *a) { asm volatile("clgi"); }
+static void do_vmxoff(void *a) { asm volatile("vmxoff"); }
+static void do_invd(void *a) { asm volatile("invd"); }
+static void do_wbinvd(void *a) { asm volatile("wbinvd"); }
+static void do_rdpmc(void *a) { uint32_t lo, hi; asm volatile("rdpmc" : "=a"(lo), "=d"(hi) : "c"(0)); }
+static void do_mov_dr7(void *a) { asm volatile("mov %0, %%dr7" : : "r"(0x401UL)); }
+static void do_cr4_vmxe(void *a)
+{
+	unsigned long cr4;
+
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	asm volatile("mov %0, %%cr4" : : "r"(cr4 | (1UL << 13) | (1UL << 12)));
+}
+static void do_cr0_nopg(void *a)
+{
+	unsigned long cr0;
+
+	asm volatile("mov %%cr0, %0" : "=r"(cr0));
+	asm volatile("mov %0, %%cr0" : : "r"(cr0 & ~(1UL << 31)));
+}
+static void do_triple_fault(void *a)
+{
+	struct __attribute__((packed)) { uint16_t limit; uint64_t base; } idtr = { 0, 0 };
+
+	asm volatile("lidt %0; int3" : : "m"(idtr));
+}
+static void do_wild_access(void *a)
+{
+	*(volatile char *)0x1000000000UL = 1;	/* 64 GiB: nothing mapped there */
+}
+
+struct hostile {
+	const char *name;
+	void (*fn)(void *);
+	void *arg;
+	int sig;
+};
+
+static const struct hostile cases[] = {
+	{ "out to port 0x80", do_outb, NULL, SIGSEGV },
+	{ "in from port 0x64", do_inb, NULL, SIGSEGV },
+	{ "rep outsb to the UART", do_outsb, NULL, SIGSEGV },
+	{ "hlt", do_hlt, NULL, SIGSEGV },
+	{ "rdmsr APIC base", do_rdmsr, (void *)0x1b, SIGSEGV },
+	{ "rdmsr VM_HSAVE_PA", do_rdmsr, (void *)0xc0010117, SIGSEGV },
+	{ "wrmsr EFER", do_wrmsr, (void *)0xc0000080, SIGSEGV },
+	{ "wrmsr SYSENTER_CS", do_wrmsr, (void *)0x174, SIGSEGV },
+	{ "wrmsr IA32_FEATURE_CONTROL", do_wrmsr, (void *)0x3a, SIGSEGV },
+	{ "wrmsr PAT", do_wrmsr, (void *)0x277, SIGSEGV },
+	{ "wrmsr DEBUGCTL", do_wrmsr, (void *)0x1d9, SIGSEGV },
+	{ "vmrun", do_vmrun, NULL, SIGILL },
+	{ "vmload", do_vmload, NULL, SIGILL },
+	{ "clgi", do_clgi, NULL, SIGILL },
+	{ "vmxoff", do_vmxoff, NULL, SIGILL },
+	{ "invd", do_invd, NULL, SIGILL },
+	{ "wbinvd", do_wbinvd, NULL, SIGILL },
+	{ "rdpmc", do_rdpmc, NULL, SIGILL },
+	{ "mov to dr7", do_mov_dr7, NULL, SIGSEGV },
+	{ "set CR4.VMXE/LA57", do_cr4_vmxe, NULL, SIGSEGV },
+	{ "clear CR0.PG", do_cr0_nopg, NULL, SIGSEGV },
+	{ "triple fault", do_triple_fault, NULL, SIGSEGV },
+	{ "access outside the process", do_wild_access, NULL, SIGSEGV },
+};
+
+int main(void)
+{
+	struct dune_info info;
+	char buf[64];
+	size_t i;
+
+	require_dune_mode_in_child();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int st = run_in_dune_child(cases[i].fn, cases[i].arg);
+
+		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == cases[i].sig,
+		      "%s: killed by %s (got %s)", cases[i].name, strsignal(cases[i].sig),
+		      describe_status(st, buf, sizeof(buf)));
+	}
+	CHECK(dune_get_info(&info) == 0 && info.live_vcpus == 0,
+	      "no vCPU left behind (%u live)", info.live_vcpus);
+	return hwtest_done();
+}
