@@ -50,7 +50,15 @@ SYM_FUNC_START(svm_vmrun)
 
 	mov (%rsp), %rax	/* vmcb pa */
 	vmload %rax
+	/*
+	 * With V_INTR_MASKING, physical interrupts reach the guest as INTR
+	 * exits only if the host's RFLAGS.IF saved by VMRUN is set (APM
+	 * 15.21.1).  GIF is clear here, so nothing is delivered to the host
+	 * between sti and vmrun, nor between #VMEXIT and cli.
+	 */
+	sti
 	vmrun %rax
+	cli
 	vmsave %rax
 
 	/* Save guest GPRs: borrow rdi for the regs pointer. */

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A Dune-mode process stays a Linux process: exit codes, seccomp filters,
+ * SIGKILL, coherent memory after munmap/mprotect/MADV_DONTNEED, one VM exit
+ * per passed-through system call, migration between CPUs, TLS via FS, and
+ * clear errors for calls not supported in Dune mode yet.
+ */
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "dunetest.h"
+
+static void exit_42(void *a) { exit(42); }
+
+/* A filter that makes getppid fail with EPERM and allows everything else. */
+static int install_seccomp(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+static void seccomp_child(void *a)
+{
+	long r = syscall(SYS_getppid);
+
+	exit(r == -1 && errno == EPERM ? 0 : 1);
+}
+
+static void spin(void *a)
+{
+	for (;;)
+		asm volatile("" ::: "memory");
+}
+
+static void write_after_munmap(void *a)
+{
+	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	p[0] = 1;
+	munmap(p, 4096);
+	p[0] = 2;
+	exit(3);
+}
+
+static void write_after_mprotect(void *a)
+{
+	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	p[0] = 1;
+	mprotect(p, 4096, PROT_READ);
+	if (p[0] != 1)
+		exit(4);
+	p[0] = 2;
+	exit(3);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void check_children(void)
+{
+	char buf[64];
+	double t0;
+	int st;
+	pid_t pid;
+
+	st = run_in_dune_child(exit_42, NULL);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42, "exit(42) in Dune mode: %s",
+	      describe_status(st, buf, sizeof(buf)));
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (install_seccomp())
+			_exit(5);
+		if (dune_init_and_enter())
+			_exit(CHILD_NO_DUNE);
+		seccomp_child(NULL);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "a seccomp filter still denies getppid in Dune mode: %s",
+	      describe_status(st, buf, sizeof(buf)));
+
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (dune_init_and_enter())
+			_exit(CHILD_NO_DUNE);
+		spin(NULL);
+	}
+	usleep(300 * 1000);
+	t0 = now();
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && now() - t0 < 2.0,
+	      "SIGKILL ends a spinning Dune process in %.3f s: %s", now() - t0,
+	      describe_status(st, buf, sizeof(buf)));
+
+	st = run_in_dune_child(write_after_munmap, NULL);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	      "a write after munmap never reaches the old page: %s",
+	      describe_status(st, buf, sizeof(buf)));
+	st = run_in_dune_child(write_after_mprotect, NULL);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+	      "a write after mprotect(PROT_READ) is refused: %s",
+	      describe_status(st, buf, sizeof(buf)));
+}
+
+static void check_memory(void)
+{
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	memset(p, 0x5a, 8192);
+	CHECK(madvise(p, 8192, MADV_DONTNEED) == 0 && p[0] == 0 && p[4096] == 0,
+	      "MADV_DONTNEED: the guest sees fresh zero pages");
+	p[0] = 7;
+	CHECK(mremap(p, 8192, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, p + (1 << 21)) != MAP_FAILED &&
+	      p[(1 << 21)] == 7, "mremap: data follows to the new address");
+}
+
+static void check_exits(void)
+{
+	struct dune_stats a, b;
+	int i, n = 1000;
+
+	dune_get_stats(&a);
+	for (i = 0; i < n; i++)
+		syscall(SYS_getppid);
+	dune_get_stats(&b);
+	/* n getppid + the second GET_STATS itself. */
+	CHECK(b.exits[DUNE_EXIT_HYPERCALL] - a.exits[DUNE_EXIT_HYPERCALL] == (uint64_t)n + 1,
+	      "one hypercall exit per system call (%llu for %d)",
+	      (unsigned long long)(b.exits[DUNE_EXIT_HYPERCALL] - a.exits[DUNE_EXIT_HYPERCALL]), n);
+	CHECK(b.nested_pages > 0, "%llu nested pages mapped",
+	      (unsigned long long)b.nested_pages);
+}
+
+static void check_migration(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int i, moved = 0;
+	cpu_set_t set;
+
+	if (ncpu < 2) {
+		CHECK(1, "migration: # SKIP one CPU");
+		return;
+	}
+	for (i = 0; i < 40; i++) {
+		unsigned int cpu = 0;
+
+		CPU_ZERO(&set);
+		CPU_SET(i % 2, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+		syscall(SYS_getcpu, &cpu, NULL, NULL);
+		moved += cpu == (unsigned int)(i % 2);
+	}
+	CHECK(moved == 40, "40 moves between CPUs 0 and 1 in Dune mode (%d landed)", moved);
+}
+
+static __thread int tls_value = 1234;
+
+static void check_tls_and_errors(void)
+{
+	unsigned long fs = 0;
+
+	CHECK(tls_value == 1234, "TLS through FS works in the guest");
+	CHECK(syscall(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &fs) == 0 && fs != 0,
+	      "arch_prctl(ARCH_GET_FS) = %#lx", fs);
+	errno = 0;
+	CHECK(fork() == -1 && errno == ENOSYS, "fork from Dune mode fails with ENOSYS (for now)");
+}
+
+int main(void)
+{
+	require_dune_mode_in_child();
+	check_children();
+	require_dune_mode();
+	check_memory();
+	check_exits();
+	check_migration();
+	check_tls_and_errors();
+	return hwtest_done();
+}
