@@ -11,6 +11,8 @@
 #define pr_fmt(fmt) "dune: " fmt
 
 #include <linux/sched.h>
+#include <asm/cpufeature.h>
+#include <asm/fpu/xcr.h>
 #include <asm/processor.h>
 
 #include "exit.h"
@@ -44,6 +46,18 @@ static void emulate_cpuid(struct dune_vcpu *vcpu)
 	vcpu->regs.rbx = b;
 	vcpu->regs.rcx = c;
 	vcpu->regs.rdx = d;
+}
+
+/*
+ * XSETBV: the guest shares the thread's FPU/XSAVE state with the host, so
+ * it may only (re)write the XCR0 value the host already uses.
+ */
+static bool xsetbv_allowed(const struct dune_vcpu *vcpu)
+{
+	u64 want = (vcpu->regs.rdx << 32) | (u32)vcpu->regs.rax;
+
+	return boot_cpu_has(X86_FEATURE_OSXSAVE) && (u32)vcpu->regs.rcx == 0 &&
+	       want == dune_host_xcr0;
 }
 
 static int to_user(struct dune_config *conf, u32 ret, s64 status, u64 info)
@@ -82,11 +96,17 @@ int dune_handle_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit,
 		emulate_cpuid(vcpu);
 		skip_insn(vcpu, exit, CPUID_LEN);
 		return 1;
+	case DUNE_EXIT_XSETBV:
+		if (!xsetbv_allowed(vcpu))
+			break;
+		skip_insn(vcpu, exit, HYPERCALL_LEN);
+		return 1;
 	case DUNE_EXIT_TRIPLE_FAULT:
 		return to_user(conf, DUNE_RET_TRIPLE_FAULT, exit->raw, 0);
 	case DUNE_EXIT_INVALID_STATE:
 		return to_user(conf, DUNE_RET_BAD_STATE, exit->raw, exit->info1);
 	default:
-		return to_user(conf, DUNE_RET_UNHANDLED_EXIT, exit->raw, exit->reason);
+		break;
 	}
+	return to_user(conf, DUNE_RET_UNHANDLED_EXIT, exit->raw, exit->reason);
 }

@@ -14,12 +14,14 @@
 #include <linux/reboot.h>
 #include <linux/syscore_ops.h>
 #include <asm/cpufeature.h>
+#include <asm/fpu/xcr.h>
 #include <asm/reboot.h>
 
 #include "compat.h"
 #include "hv.h"
 
 const struct dune_hv_ops *dune_hv;
+u64 dune_host_xcr0;
 struct dune_caps dune_caps;
 
 static const struct dune_hv_ops *const dune_backends[] = {
@@ -186,8 +188,10 @@ static void hv_fill_host_caps(void)
 	dune_caps_set_widths(&dune_caps, cpuid_eax(0x80000008));
 	if (boot_cpu_has(X86_FEATURE_PCID))
 		dune_caps.features |= DUNE_FEAT_PCID;
-	if (boot_cpu_has(X86_FEATURE_OSXSAVE))
+	if (boot_cpu_has(X86_FEATURE_OSXSAVE)) {
 		dune_caps.features |= DUNE_FEAT_XSAVE;
+		dune_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+	}
 }
 
 int dune_hv_init(void)

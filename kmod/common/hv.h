@@ -80,6 +80,8 @@ extern const struct dune_hv_ops dune_svm_ops;
 /* The backend in use; set once in dune_hv_init(). */
 extern const struct dune_hv_ops *dune_hv;
 extern struct dune_caps dune_caps;
+/* The host's XCR0, 0 without XSAVE. */
+extern u64 dune_host_xcr0;
 
 int dune_hv_init(void);
 void dune_hv_exit(void);

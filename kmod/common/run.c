@@ -12,6 +12,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
 #include <asm/processor.h>
 
 #include "core.h"
@@ -157,6 +158,17 @@ void dune_file_free(struct dune_file *df)
 	kfree(df);
 }
 
+/*
+ * XCR0 belongs to the host: the guest's XSETBV is intercepted, but should
+ * a CPU (or emulator) let one through, put the host's value back before
+ * any host FPU code runs, as KVM does on every exit.
+ */
+static void restore_host_xcr0(void)
+{
+	if (dune_host_xcr0 && xgetbv(XCR_XFEATURE_ENABLED_MASK) != dune_host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, dune_host_xcr0);
+}
+
 /* Enter once; returns with interrupts enabled and @exit filled. */
 static void run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 {
@@ -167,6 +179,7 @@ static void run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 		switch_fpu_return();
 	gen = atomic64_read(&vcpu->vm->tlb_gen);
 	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
+	restore_host_xcr0();
 	vcpu->tlb_gen = gen;
 	vcpu->entries++;
 	local_irq_enable();
