@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <asm/prctl.h>
+#include <linux/sched.h>
 
 #include "internal.h"
 #include "../arch/x86_64/offsets.h"
@@ -58,7 +59,7 @@ struct desc_ptr {
 	uint64_t base;
 } __attribute__((packed));
 
-/* Per-thread guest CPU state; one thread for now. */
+/* Per-thread guest CPU state: each thread in Dune mode is its own vCPU. */
 struct dune_percpu {
 	uint64_t gdt[GDT_ENTRIES];
 	struct tss64 tss;
@@ -68,7 +69,8 @@ struct dune_percpu {
 };
 
 static struct idt_gate idt[256];
-static struct dune_percpu *percpu;
+static __thread struct dune_percpu *percpu;
+static pid_t dune_pid;	/* the process dune_init ran in (a fork child must re-init) */
 static struct dune_host_stats host_stats;
 extern char __dune_trap_stubs[];
 extern char __dune_syscall_vmcall[], __dune_syscall_vmmcall[];
@@ -182,10 +184,14 @@ static void host_unhandled(const struct dune_config *c)
 	}
 }
 
+extern long __dune_host_clone(struct dune_regs *r, void *new_stack);
+
 /*
  * System calls that cannot simply run on the host loop's stack: the host
- * FS/GS base must follow the guest's, and calls that need the caller's own
- * user-mode frame are refused with a clear errno until they are supported.
+ * FS/GS base must follow the guest's; clone-family children continue the
+ * guest's code in host mode (as with the original Dune, a child starts
+ * outside Dune mode and may call dune_init/dune_enter again); calls that need
+ * the caller's own user-mode frame are refused with a clear errno.
  */
 static long host_special(struct dune_config *c, bool *done)
 {
@@ -210,9 +216,17 @@ static long host_special(struct dune_config *c, bool *done)
 		}
 		break;
 	case SYS_clone:
-	case SYS_clone3:
+		return __dune_host_clone(r, (void *)r->rsi);
+	case SYS_clone3: {
+		const struct clone_args *a = (const void *)r->rdi;
+
+		if (r->rsi < CLONE_ARGS_SIZE_VER0)
+			return -EINVAL;
+		return __dune_host_clone(r, a->stack ? (void *)(a->stack + a->stack_size) : NULL);
+	}
 	case SYS_fork:
 	case SYS_vfork:
+		return __dune_host_clone(r, NULL);
 	case SYS_rt_sigreturn:
 	case SYS_sigaltstack:
 	case SYS_iopl:
@@ -262,14 +276,59 @@ static int host_loop(struct dune_config *c)
 extern int __dune_enter(struct dune_config *conf, void *host_stack,
 			int (*loop)(struct dune_config *));
 
+static void *map_stack(size_t size);
+
+/* Map @len bytes at @p into the guest page tables now: the CPU itself uses
+ * these (GDT, TSS, IST stack) and cannot take a page fault on them. */
+static int map_now(void *p, size_t len)
+{
+	uintptr_t va;
+	int r;
+
+	for (va = (uintptr_t)p & ~(PGSIZE - 1); va < (uintptr_t)p + len; va += PGSIZE) {
+		r = dune_map_page(va, PTE_W | PTE_NX);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static struct dune_percpu *percpu_alloc(void)
+{
+	struct dune_percpu *p = map_stack(sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->ist_stack = map_stack(IST_STACK_SIZE);
+	p->host_stack = map_stack(HOST_STACK_SIZE);
+	if (!p->ist_stack || !p->host_stack || map_now(p, sizeof(*p)) ||
+	    map_now(p->ist_stack, IST_STACK_SIZE)) {
+		if (p->ist_stack)
+			munmap(p->ist_stack, IST_STACK_SIZE);
+		if (p->host_stack)
+			munmap(p->host_stack, HOST_STACK_SIZE);
+		munmap(p, sizeof(*p));
+		return NULL;
+	}
+	setup_gdt(p);
+	return p;
+}
+
 int dune_enter(void)
 {
 	struct dune_config *c;
 	unsigned long fs;
 	int r;
 
-	if (!percpu)
+	if (dune_fd < 0 || dune_pid != getpid())
 		return -EINVAL;
+	if (percpu && percpu->conf.regs.rip)
+		return -EALREADY;	/* dune_enter from inside Dune mode */
+	if (!percpu) {
+		percpu = percpu_alloc();
+		if (!percpu)
+			return -ENOMEM;
+	}
 	c = &percpu->conf;
 	memset(c, 0, sizeof(*c));
 	if (syscall(SYS_arch_prctl, ARCH_GET_FS, &fs))
@@ -278,8 +337,10 @@ int dune_enter(void)
 	c->cr3 = dune_va_to_pa((uintptr_t)dune_pgroot);
 	c->regs.rflags = 0x2;
 	r = __dune_enter(c, percpu->host_stack + HOST_STACK_SIZE, host_loop);
-	if (r)
+	if (r) {
+		c->regs.rip = 0;
 		return r;
+	}
 	dune_guest_boot();
 	return 0;
 }
@@ -297,6 +358,12 @@ int dune_init(bool map_full)
 	int r;
 
 	(void)map_full;
+	if (dune_fd >= 0 && dune_pid == getpid())
+		return 0;
+	/* A fork child inherits the parent's state: start over. */
+	if (dune_fd >= 0)
+		close(dune_fd);
+	percpu = NULL;
 	dune_fd = open(dune_device_path(), O_RDWR | O_CLOEXEC);
 	if (dune_fd < 0)
 		return -errno;
@@ -305,23 +372,11 @@ int dune_init(bool map_full)
 		r = -errno;
 		goto fail;
 	}
-	percpu = map_stack(sizeof(*percpu));
-	if (!percpu) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	percpu->ist_stack = map_stack(IST_STACK_SIZE);
-	percpu->host_stack = map_stack(HOST_STACK_SIZE);
-	if (!percpu->ist_stack || !percpu->host_stack) {
-		r = -ENOMEM;
-		goto fail;
-	}
-	setup_gdt(percpu);
 	setup_idt();
-	/* Last: the page tables must cover everything mapped above. */
 	r = dune_vm_init();
 	if (r)
 		goto fail;
+	dune_pid = getpid();
 	return 0;
 fail:
 	close(dune_fd);

@@ -58,16 +58,88 @@ __dune_ret:
 	.globl __dune_syscall_vmcall
 __dune_syscall_vmcall:
 	vmcall
-	push %r11
-	popfq
-	jmp *%rcx
+	jmp __dune_syscall_return
 
 	.globl __dune_syscall_vmmcall
 __dune_syscall_vmmcall:
 	vmmcall
+	/* fall through */
+
+/* The caller's red zone below rsp may be live: step over it (lea leaves
+ * the flags alone) to restore RFLAGS from r11. */
+	.globl __dune_syscall_return
+__dune_syscall_return:
+	lea -128(%rsp), %rsp
 	push %r11
 	popfq
+	lea 128(%rsp), %rsp
 	jmp *%rcx
+
+/*
+ * long __dune_host_clone(struct dune_regs *r, void *new_stack)
+ *
+ * Run a clone-family call for the guest in host mode.  The parent gets the
+ * result back here.  The child continues the guest's code, in host mode, at
+ * the end of the SYSCALL path with the guest's registers: on @new_stack if
+ * the call gave one (its caller's rcx and r11 were stored just below it),
+ * else on the guest's own stack.
+ */
+	.globl __dune_host_clone
+__dune_host_clone:
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rdi, %rax
+	push REGS_RSP(%rax)
+	push REGS_RCX(%rax)
+	push REGS_R11(%rax)
+	movq $0, -8(%rsp)
+	test %rsi, %rsi
+	jz 1f
+	movq $DUNE_CLONE_MAGIC, -8(%rsi)
+	mov REGS_RCX(%rax), %rcx
+	mov %rcx, -16(%rsi)
+	mov REGS_R11(%rax), %rcx
+	mov %rcx, -24(%rsi)
+1:	mov REGS_RBX(%rax), %rbx
+	mov REGS_RBP(%rax), %rbp
+	mov REGS_R12(%rax), %r12
+	mov REGS_R13(%rax), %r13
+	mov REGS_R14(%rax), %r14
+	mov REGS_R15(%rax), %r15
+	mov REGS_RDI(%rax), %rdi
+	mov REGS_RSI(%rax), %rsi
+	mov REGS_RDX(%rax), %rdx
+	mov REGS_R10(%rax), %r10
+	mov REGS_R8(%rax), %r8
+	mov REGS_R9(%rax), %r9
+	mov REGS_RAX(%rax), %rax
+	syscall
+	test %rax, %rax
+	jz 2f
+	add $24, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
+2:	/* Child: the word below rsp says which stack it is on. */
+	cmpq $DUNE_CLONE_MAGIC, -8(%rsp)
+	je 3f
+	/* Same stack as the parent had: our three words are on top. */
+	pop %r11
+	pop %rcx
+	pop %rsp
+	jmp __dune_syscall_return
+3:	/* On the new stack. */
+	mov -16(%rsp), %rcx
+	mov -24(%rsp), %r11
+	jmp __dune_syscall_return
 
 /* Exception entry: every vector pushes an error code (0 if the CPU does
  * not) and its number, then a common path saves a struct dune_tf. */

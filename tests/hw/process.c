@@ -3,9 +3,10 @@
  * A Dune-mode process stays a Linux process: exit codes, seccomp filters,
  * SIGKILL, coherent memory after munmap/mprotect/MADV_DONTNEED, one VM exit
  * per passed-through system call, migration between CPUs, TLS via FS, and
- * clear errors for calls not supported in Dune mode yet.
+ * fork, threads and exec from Dune mode.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -181,6 +182,73 @@ static void check_migration(void)
 	CHECK(moved == 40, "40 moves between CPUs 0 and 1 in Dune mode (%d landed)", moved);
 }
 
+static int in_guest(void)
+{
+	uint16_t cs;
+
+	asm volatile("mov %%cs, %0" : "=r"(cs));
+	return (cs & 3) == 0;
+}
+
+static volatile int shared_value = 1;
+
+/* fork from Dune mode: the child continues in host mode with its own copy
+ * of memory and may enter Dune mode again; the parent stays in Dune mode. */
+static void check_fork(void)
+{
+	int st = -1, pipefd[2];
+	char buf[64];
+	pid_t pid;
+
+	shared_value = 1;
+	pipe(pipefd);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int ok = !in_guest() && shared_value == 1;
+
+		shared_value = 2;
+		read(pipefd[0], buf, 1);	/* parent has written shared_value = 3 */
+		ok = ok && shared_value == 2;
+		ok = ok && dune_init_and_enter() == 0 && in_guest() &&
+		     syscall(SYS_getpid) == getpid();
+		_exit(ok ? 17 : 1);
+	}
+	CHECK(pid > 0 && in_guest(), "fork from Dune mode: parent gets pid %d, stays in the guest",
+	      pid);
+	shared_value = 3;
+	write(pipefd[1], "x", 1);
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 17,
+	      "child: host mode, own copy of memory, re-enters Dune mode: %s",
+	      describe_status(st, buf, sizeof(buf)));
+	CHECK(shared_value == 3, "parent keeps its own copy after fork");
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+
+static void *thread_fn(void *arg)
+{
+	long host = !in_guest();
+	int r = dune_enter();
+
+	return (void *)(host && r == 0 && in_guest() ? 1L : 0L);
+}
+
+static void check_threads(void)
+{
+	struct dune_info info;
+	pthread_t t;
+	void *ret = NULL;
+
+	CHECK(pthread_create(&t, NULL, thread_fn, NULL) == 0 && pthread_join(t, &ret) == 0 &&
+	      ret == (void *)1L,
+	      "pthread_create from Dune mode: the thread starts in host mode and enters itself");
+	CHECK(dune_get_info(&info) == 0 && info.live_vcpus >= 2,
+	      "two vCPUs in this process (%u live)", info.live_vcpus);
+	CHECK(WEXITSTATUS(system("exit 7")) == 7, "system() (clone + execve) works from Dune mode");
+}
+
 static __thread int tls_value = 1234;
 
 static void check_tls_and_errors(void)
@@ -190,8 +258,6 @@ static void check_tls_and_errors(void)
 	CHECK(tls_value == 1234, "TLS through FS works in the guest");
 	CHECK(syscall(SYS_arch_prctl, 0x1003 /* ARCH_GET_FS */, &fs) == 0 && fs != 0,
 	      "arch_prctl(ARCH_GET_FS) = %#lx", fs);
-	errno = 0;
-	CHECK(fork() == -1 && errno == ENOSYS, "fork from Dune mode fails with ENOSYS (for now)");
 }
 
 int main(void)
@@ -203,5 +269,7 @@ int main(void)
 	check_exits();
 	check_migration();
 	check_tls_and_errors();
+	check_fork();
+	check_threads();
 	return hwtest_done();
 }
