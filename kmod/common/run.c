@@ -10,6 +10,7 @@
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
@@ -24,6 +25,7 @@
 struct dune_vcpu_node {
 	struct list_head list;
 	pid_t tid;
+	struct task_struct *task;	/* referenced */
 	struct dune_vcpu *vcpu;
 };
 
@@ -107,6 +109,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *c
 	atomic_inc(&df->vm->nr_vcpus);
 	atomic_inc(&dune_live_vcpus);
 	node->tid = current->pid;
+	node->task = get_task_struct(current);
 	node->vcpu = vcpu;
 	list_add(&node->list, &df->vcpus);
 	return vcpu;
@@ -123,7 +126,22 @@ static void vcpu_destroy(struct dune_vcpu_node *node)
 	atomic_dec(&dune_live_vcpus);
 	dune_vm_put(vm);
 	list_del(&node->list);
+	put_task_struct(node->task);
 	kfree(node);
+}
+
+/*
+ * Free the vCPUs of threads that have exited.  A thread runs only its own
+ * vCPU and PF_EXITING is set in do_exit, after it left its last ioctl, so
+ * such a vCPU is idle for good.  Called with df->lock held.
+ */
+static void vcpus_reap(struct dune_file *df)
+{
+	struct dune_vcpu_node *node, *tmp;
+
+	list_for_each_entry_safe(node, tmp, &df->vcpus, list)
+		if (READ_ONCE(node->task->flags) & PF_EXITING)
+			vcpu_destroy(node);
 }
 
 static struct dune_vcpu *vcpu_find(struct dune_file *df)
@@ -244,6 +262,7 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 			current->pid);
 		return -EBADFD;
 	}
+	vcpus_reap(df);
 	vcpu = vcpu_find(df);
 	if (!vcpu)
 		vcpu = vcpu_create(df, conf);
@@ -272,6 +291,7 @@ long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 
 	memset(st, 0, sizeof(*st));
 	mutex_lock(&df->lock);
+	vcpus_reap(df);
 	vcpu = vcpu_find(df);
 	if (vcpu) {
 		for (i = 0; i < DUNE_EXIT_NR; i++)
