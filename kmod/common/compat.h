@@ -47,4 +47,37 @@ static inline void dune_unregister_syscore(struct dune_syscore *s)
 }
 #endif
 
+/*
+ * Looking up the PFN behind a VM_PFNMAP/VM_IO address (the vDSO's vvar
+ * page): follow_pte() until 6.9, follow_pfnmap_start/end from 6.10/6.12.
+ * Returns 0 with *pfn and *writable, or a negative errno.  mmap lock held.
+ */
+#include <linux/mm.h>
+static inline int dune_follow_pfn(struct vm_area_struct *vma, unsigned long addr,
+				  unsigned long *pfn, bool *writable)
+{
+#ifdef DUNE_HAVE_FOLLOW_PFNMAP
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+	int r = follow_pfnmap_start(&args);
+
+	if (r)
+		return r;
+	*pfn = args.pfn;
+	*writable = args.writable;
+	follow_pfnmap_end(&args);
+	return 0;
+#else
+	spinlock_t *ptl;
+	pte_t *ptep;
+	int r = follow_pte(vma->vm_mm, addr, &ptep, &ptl);
+
+	if (r)
+		return r;
+	*pfn = pte_pfn(*ptep);
+	*writable = pte_write(*ptep);
+	pte_unmap_unlock(ptep, ptl);
+	return 0;
+#endif
+}
+
 #endif /* _DUNE_COMPAT_H */

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 
+#include "compat.h"
 #include "hv.h"
 #include "npt.h"
 #include "vm.h"
@@ -185,17 +186,47 @@ void dune_vm_put(struct dune_vm *vm)
 	kfree(vm);
 }
 
+/*
+ * A VM_PFNMAP page (the vDSO's vvar data) has no struct page to take a
+ * reference on: look up its PFN under the mmap lock, faulting it in if
+ * needed.  Only RAM is mirrored, and only as writable as the host maps it.
+ */
+static int vm_pfnmap_pfn(struct dune_vm *vm, struct vm_area_struct *vma, u64 hva,
+			 bool write, unsigned long *pfn)
+{
+	bool writable;
+	int r;
+
+	r = dune_follow_pfn(vma, hva, pfn, &writable);
+	if (r) {
+		if (fixup_user_fault(vm->mm, hva, write ? FAULT_FLAG_WRITE : 0, NULL))
+			return -EFAULT;
+		vma = vma_lookup(vm->mm, hva);
+		if (!vma)
+			return -EFAULT;
+		r = dune_follow_pfn(vma, hva, pfn, &writable);
+	}
+	if (r || (write && !writable) || !pfn_valid(*pfn))
+		return -EFAULT;
+	return 0;
+}
+
 /* The protection the process itself has at @hva, or -EFAULT. */
-static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, unsigned int *prot)
+static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, unsigned int *prot,
+			unsigned long *pfnmap_pfn)
 {
 	struct vm_area_struct *vma;
 	unsigned long flags;
+	int r = 0;
 
+	*pfnmap_pfn = 0;
 	mmap_read_lock(vm->mm);
 	vma = vma_lookup(vm->mm, hva);
 	flags = vma ? vma->vm_flags : 0;
+	if (vma && (flags & (VM_IO | VM_PFNMAP)) && (flags & (VM_READ | VM_WRITE)))
+		r = vm_pfnmap_pfn(vm, vma, hva, npf & DUNE_NPF_WRITE, pfnmap_pfn);
 	mmap_read_unlock(vm->mm);
-	if (!vma || (flags & (VM_IO | VM_PFNMAP)))
+	if (!vma || r)
 		return -EFAULT;
 	if ((npf & DUNE_NPF_WRITE) && !(flags & VM_WRITE))
 		return -EFAULT;
@@ -222,8 +253,8 @@ static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, unsigned int *prot
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf)
 {
 	u64 hva = dune_gpa_to_hva(&vm->layout, gpa) & PAGE_MASK;
+	unsigned long seq, pfn;
 	unsigned int prot;
-	unsigned long seq;
 	struct page *page;
 	int r;
 
@@ -232,23 +263,28 @@ int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf)
 	if (!mmget_not_zero(vm->mm))
 		return -EFAULT;
 	do {
-		r = vm_host_prot(vm, hva, npf, &prot);
-		if (r)
-			break;
 		seq = READ_ONCE(vm->invalidate_seq);
 		smp_rmb();
-		if (get_user_pages_unlocked(hva, 1, &page,
-					    (prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1) {
-			r = -EFAULT;
+		r = vm_host_prot(vm, hva, npf, &prot, &pfn);
+		if (r)
 			break;
+		page = NULL;
+		if (!pfn) {
+			if (get_user_pages_unlocked(hva, 1, &page,
+						    (prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1) {
+				r = -EFAULT;
+				break;
+			}
+			pfn = page_to_pfn(page);
 		}
 		spin_lock(&vm->lock);
 		if (vm->invalidate_in_progress || seq != vm->invalidate_seq)
 			r = -EAGAIN;
 		else
-			r = dune_npt_map(vm, gpa & PAGE_MASK, page_to_phys(page), prot);
+			r = dune_npt_map(vm, gpa & PAGE_MASK, PFN_PHYS(pfn), prot);
 		spin_unlock(&vm->lock);
-		put_page(page);
+		if (page)
+			put_page(page);
 	} while (r == -EAGAIN && !fatal_signal_pending(current));
 	mmput(vm->mm);
 	return r;

@@ -254,6 +254,58 @@ static void check_threads(void)
 	CHECK(WEXITSTATUS(system("exit 7")) == 7, "system() (clone + execve) works from Dune mode");
 }
 
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void sigterm_self(void *a)
+{
+	kill(getpid(), SIGTERM);
+	for (;;)
+		;
+}
+
+/* Signals reach a Dune-mode process: raised, from a timer while the guest
+ * spins, blocked by sigprocmask, and default actions kill it. */
+static void check_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t set;
+	char buf[64];
+	double t0;
+	int st;
+
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
+	got_signal = 0;
+	raise(SIGUSR1);
+	CHECK(got_signal == SIGUSR1, "raise(SIGUSR1) runs the handler");
+
+	got_signal = 0;
+	alarm(1);
+	t0 = now();
+	while (!got_signal && now() - t0 < 5)
+		;
+	CHECK(got_signal == SIGALRM, "alarm() interrupts a spinning guest after %.2f s",
+	      now() - t0);
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	got_signal = 0;
+	raise(SIGUSR1);
+	CHECK(got_signal == 0, "a blocked signal waits");
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	CHECK(got_signal == SIGUSR1, "and arrives when unblocked");
+
+	st = run_in_dune_child(sigterm_self, NULL);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "SIGTERM's default action: %s",
+	      describe_status(st, buf, sizeof(buf)));
+}
+
 static __thread int tls_value = 1234;
 
 static void check_tls_and_errors(void)
@@ -276,5 +328,6 @@ int main(void)
 	check_tls_and_errors();
 	check_fork();
 	check_threads();
+	check_signals();
 	return hwtest_done();
 }
