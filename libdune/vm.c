@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "../kmod/common/layout.h"
 
 #define PT_POOL_PAGES	2048	/* 8 MiB: maps far more than a test needs */
 
@@ -21,15 +22,7 @@ static pthread_mutex_t pt_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint64_t dune_va_to_pa(uintptr_t va)
 {
-	const struct dune_layout *l = &dune_layout_cache;
-
-	if (va >= l->mmap_base && va < l->mmap_base + l->map_size)
-		return va - l->mmap_base + l->gpa_map_base;
-	if (va >= l->stack_base && va < l->stack_base + l->stack_size)
-		return va - l->stack_base + l->gpa_stack_base;
-	if (va < l->base_limit)
-		return va;
-	return ~0ULL;
+	return dune_hva_to_gpa(&dune_layout_cache, va);
 }
 
 static uint64_t *pt_alloc(void)

@@ -39,7 +39,8 @@ static long dune_get_layout(void __user *arg)
 {
 	struct dune_layout layout;
 
-	dune_layout_compute(&layout, current->mm, dune_caps.phys_bits);
+	dune_layout_init(&layout, current->mm->mmap_base, current->mm->start_stack,
+			 dune_caps.phys_bits);
 	if (copy_to_user(arg, &layout, sizeof(layout)))
 		return -EFAULT;
 	return 0;

@@ -19,39 +19,6 @@
 #include "npt.h"
 #include "vm.h"
 
-/*
- * The guest-physical space is smaller than the user address space, so, as
- * the original Dune did, the low part is mapped 1:1 and two windows near
- * the top carry the mmap area and the stack (both 1 GiB aligned).
- */
-#define GPA_STACK_SIZE	(1ULL << 30)
-#define GPA_MAP_SIZE	((1ULL << 36) - GPA_STACK_SIZE)
-#define GIB_ALIGN(x)	(((x) + (1ULL << 30) - 1) & ~((1ULL << 30) - 1))
-
-void dune_layout_compute(struct dune_layout *l, struct mm_struct *mm, u32 phys_bits)
-{
-	memset(l, 0, sizeof(*l));
-	l->phys_limit = 1ULL << phys_bits;
-	l->gpa_stack_base = l->phys_limit - GPA_STACK_SIZE;
-	l->gpa_map_base = l->gpa_stack_base - GPA_MAP_SIZE;
-	l->base_limit = l->gpa_map_base;
-	l->map_size = GPA_MAP_SIZE;
-	l->mmap_base = GIB_ALIGN(mm->mmap_base) - GPA_MAP_SIZE;
-	l->stack_size = GPA_STACK_SIZE;
-	l->stack_base = GIB_ALIGN(mm->start_stack) - GPA_STACK_SIZE;
-}
-
-/* Returns the process address for @gpa, or 0 when it maps nowhere. */
-u64 dune_gpa_to_hva(const struct dune_layout *l, u64 gpa)
-{
-	if (gpa < l->base_limit)
-		return gpa;
-	if (gpa >= l->gpa_map_base && gpa < l->gpa_map_base + l->map_size)
-		return gpa - l->gpa_map_base + l->mmap_base;
-	if (gpa >= l->gpa_stack_base && gpa < l->gpa_stack_base + l->stack_size)
-		return gpa - l->gpa_stack_base + l->stack_base;
-	return 0;
-}
 
 /* The CPUs that must be kicked after an invalidation. */
 void dune_vm_note_cpu(struct dune_vm *vm, int cpu)
@@ -153,7 +120,8 @@ struct dune_vm *dune_vm_create(void)
 	refcount_set(&vm->refs, 1);
 	spin_lock_init(&vm->lock);
 	vm->mm = current->mm;
-	dune_layout_compute(&vm->layout, vm->mm, dune_caps.phys_bits);
+	dune_layout_init(&vm->layout, vm->mm->mmap_base, vm->mm->start_stack,
+			 dune_caps.phys_bits);
 	r = dune_npt_alloc_root(vm);
 	if (r)
 		goto free_mask;

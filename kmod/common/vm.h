@@ -2,10 +2,9 @@
 #ifndef _DUNE_VM_H
 #define _DUNE_VM_H
 
+#include "layout.h"
 #include "vcpu.h"
 
-void dune_layout_compute(struct dune_layout *l, struct mm_struct *mm, u32 phys_bits);
-u64 dune_gpa_to_hva(const struct dune_layout *l, u64 gpa);
 struct dune_vm *dune_vm_create(void);
 void dune_vm_put(struct dune_vm *vm);
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf_flags);
