@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Many threads in Dune mode at once: each enters on its own vCPU, makes
+ * system calls and faults in memory while the scheduler moves them between
+ * CPUs; all results must be right and every vCPU freed afterwards.
+ *
+ *   threads [NTHREADS [NCALLS]]     (default 16 x 10000)
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "dunetest.h"
+
+static int ncalls = 10000;
+static pid_t main_pid;
+
+struct result {
+	long bad_pid;
+	long bad_mem;
+	int entered;
+	unsigned int cpus_seen;
+};
+
+static void *worker(void *arg)
+{
+	struct result *res = arg;
+	char *mem;
+	int i;
+
+	res->entered = dune_enter() == 0;
+	if (!res->entered)
+		return NULL;
+	mem = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (i = 0; i < ncalls; i++) {
+		unsigned int cpu = 0;
+
+		if (syscall(SYS_getpid) != main_pid)
+			res->bad_pid++;
+		if (i % 64 == 0) {
+			char *p = mem + (i / 64 % 64) * 4096;
+
+			*p = (char)i;
+			if (*p != (char)i)
+				res->bad_mem++;
+		}
+		if (i % 500 == 0) {
+			syscall(SYS_getcpu, &cpu, NULL, NULL);
+			res->cpus_seen |= 1U << (cpu & 31);
+			sched_yield();
+		}
+	}
+	munmap(mem, 64 * 4096);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int nthreads = argc > 1 ? atoi(argv[1]) : 16;
+	struct result res[64] = { 0 };
+	pthread_t t[64];
+	struct dune_info info;
+	struct dune_stats st;
+	long bad = 0;
+	unsigned int cpus = 0;
+	int i, entered = 0;
+
+	if (argc > 2)
+		ncalls = atoi(argv[2]);
+	if (nthreads > 64)
+		nthreads = 64;
+	main_pid = getpid();
+	require_dune_mode();
+	for (i = 0; i < nthreads; i++)
+		pthread_create(&t[i], NULL, worker, &res[i]);
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(t[i], NULL);
+		entered += res[i].entered;
+		bad += res[i].bad_pid + res[i].bad_mem;
+		cpus |= res[i].cpus_seen;
+	}
+	CHECK(entered == nthreads, "%d of %d threads entered Dune mode", entered, nthreads);
+	CHECK(bad == 0, "%d x %d system calls and page writes: %ld wrong", nthreads, ncalls, bad);
+	CHECK(sysconf(_SC_NPROCESSORS_ONLN) < 2 || __builtin_popcount(cpus) >= 2,
+	      "threads ran on %d CPUs", __builtin_popcount(cpus));
+	dune_get_stats(&st);	/* frees the exited threads' vCPUs */
+	CHECK(dune_get_info(&info) == 0 && info.live_vcpus == 1,
+	      "only the main thread's vCPU is left (%u)", info.live_vcpus);
+	return hwtest_done();
+}
