@@ -242,9 +242,15 @@ static int host_loop(struct dune_config *c)
 {
 	for (;;) {
 		if (ioctl(dune_fd, DUNE_ENTER, c) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			if (errno != EINTR)
+				return -errno;
+			/* A signal handler (without SA_RESTART) interrupted the
+			 * guest's system call: it returns EINTR, as in Linux. */
+			if (c->ret == DUNE_RET_SYSCALL_INTERRUPTED) {
+				c->regs.rax = -EINTR;
+				c->regs.rip += 3;
+			}
+			continue;
 		}
 		switch (c->ret) {
 		case DUNE_RET_SYSCALL: {

@@ -13,6 +13,7 @@
 #include "core.h"
 #include "hv.h"
 #include "run.h"
+#include "syscall.h"
 #include "vm.h"
 
 atomic_t dune_live_vcpus = ATOMIC_INIT(0);
@@ -70,12 +71,14 @@ static long dune_ioctl_enter(struct file *file, void __user *arg)
 				    current->pid);
 		return -EINVAL;
 	}
+	conf.ret = DUNE_RET_NONE;
 	r = dune_enter(file->private_data, &conf);
-	if (r)
+	/* An interrupted guest system call still reports the guest's state. */
+	if (r && conf.ret != DUNE_RET_SYSCALL_INTERRUPTED)
 		return r;
 	if (copy_to_user(arg, &conf, sizeof(conf)))
 		return -EFAULT;
-	return 0;
+	return r;
 }
 
 static long dune_ioctl_stats(struct file *file, void __user *arg)
@@ -145,6 +148,7 @@ static int __init dune_init(void)
 	r = dune_hv_init();
 	if (r)
 		return r;
+	dune_syscall_init();
 	/* Last: the device appears only once everything behind it works. */
 	r = misc_register(&dune_dev);
 	if (r) {

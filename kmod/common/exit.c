@@ -17,6 +17,7 @@
 
 #include "exit.h"
 #include "hv.h"
+#include "syscall.h"
 #include "vm.h"
 
 /* Hypercall instructions (VMCALL 0f 01 c1, VMMCALL 0f 01 d9) are 3 bytes. */
@@ -68,6 +69,34 @@ static int to_user(struct dune_config *conf, u32 ret, s64 status, u64 info)
 	return 0;
 }
 
+/*
+ * A guest system call: in the kernel when nothing else must see it (see
+ * syscall.c), else back to libdune.  A call interrupted by a signal makes
+ * DUNE_ENTER itself return -ERESTART*, with the guest at the hypercall, so
+ * Linux's own rules pick restart (the guest re-executes it) or EINTR.
+ */
+static int handle_hypercall(struct dune_vcpu *vcpu, const struct dune_exit *exit,
+			    struct dune_config *conf)
+{
+	u32 len = exit->insn_len ? exit->insn_len : HYPERCALL_LEN;
+	long restart;
+
+	vcpu->regs.rip += len;
+	switch (dune_syscall_in_kernel(vcpu, &restart)) {
+	case DUNE_SC_DONE:
+		vcpu->syscalls_kernel++;
+		return 1;
+	case DUNE_SC_RESTART:
+		vcpu->regs.rip -= len;
+		conf->ret = DUNE_RET_SYSCALL_INTERRUPTED;
+		return (int)restart;
+	case DUNE_SC_HOST:
+	default:
+		vcpu->syscalls_host++;
+		return to_user(conf, DUNE_RET_SYSCALL, vcpu->regs.rax, 0);
+	}
+}
+
 static int handle_nested_fault(struct dune_vcpu *vcpu, const struct dune_exit *exit,
 			       struct dune_config *conf)
 {
@@ -88,8 +117,7 @@ int dune_handle_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit,
 	case DUNE_EXIT_NMI:
 		return 1;
 	case DUNE_EXIT_HYPERCALL:
-		skip_insn(vcpu, exit, HYPERCALL_LEN);
-		return to_user(conf, DUNE_RET_SYSCALL, vcpu->regs.rax, 0);
+		return handle_hypercall(vcpu, exit, conf);
 	case DUNE_EXIT_NESTED_FAULT:
 		return handle_nested_fault(vcpu, exit, conf);
 	case DUNE_EXIT_CPUID:

@@ -298,6 +298,8 @@ long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 			st->exits[i] = READ_ONCE(vcpu->exits[i]);
 		st->entries = READ_ONCE(vcpu->entries);
 		st->returns = READ_ONCE(vcpu->returns);
+		st->syscalls_kernel = READ_ONCE(vcpu->syscalls_kernel);
+		st->syscalls_host = READ_ONCE(vcpu->syscalls_host);
 	}
 	if (df->vm)
 		st->nested_pages = atomic64_read(&df->vm->nr_pages);

@@ -96,6 +96,8 @@ struct dune_vcpu {
 	u64 exits[DUNE_EXIT_NR];
 	u64 entries;
 	u64 returns;
+	u64 syscalls_kernel;
+	u64 syscalls_host;
 };
 
 #endif /* _DUNE_VCPU_H */

@@ -156,6 +156,9 @@ static void check_exits(void)
 	CHECK(b.exits[DUNE_EXIT_HYPERCALL] - a.exits[DUNE_EXIT_HYPERCALL] == (uint64_t)n + 1,
 	      "one hypercall exit per system call (%llu for %d)",
 	      (unsigned long long)(b.exits[DUNE_EXIT_HYPERCALL] - a.exits[DUNE_EXIT_HYPERCALL]), n);
+	CHECK(b.syscalls_kernel - a.syscalls_kernel >= (uint64_t)n,
+	      "untraced, unfiltered calls run in the kernel (%llu of %d)",
+	      (unsigned long long)(b.syscalls_kernel - a.syscalls_kernel), n);
 	CHECK(b.nested_pages > 0, "%llu nested pages mapped",
 	      (unsigned long long)b.nested_pages);
 }
@@ -268,6 +271,41 @@ static void sigterm_self(void *a)
 		;
 }
 
+static int restart_pipe[2];
+
+static void on_alarm_write(int sig)
+{
+	got_signal = sig;
+	write(restart_pipe[1], "y", 1);
+}
+
+/* A blocking call interrupted by a signal: EINTR without SA_RESTART, and
+ * transparently restarted with it (the handler wrote what it then reads). */
+static void check_restart(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm_write };
+	char c = 0;
+	ssize_t r;
+
+	pipe(restart_pipe);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	errno = 0;
+	r = read(restart_pipe[0], &c, 1);
+	CHECK(r == -1 && errno == EINTR, "read() interrupted without SA_RESTART: EINTR (%zd, %s)",
+	      r, strerror(errno));
+	read(restart_pipe[0], &c, 1);	/* drain the handler's byte */
+
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	c = 0;
+	r = read(restart_pipe[0], &c, 1);
+	CHECK(r == 1 && c == 'y', "with SA_RESTART the read() restarts and gets the byte (%zd)", r);
+	close(restart_pipe[0]);
+	close(restart_pipe[1]);
+}
+
 /* Signals reach a Dune-mode process: raised, from a timer while the guest
  * spins, blocked by sigprocmask, and default actions kill it. */
 static void check_signals(void)
@@ -329,5 +367,6 @@ int main(void)
 	check_fork();
 	check_threads();
 	check_signals();
+	check_restart();
 	return hwtest_done();
 }

@@ -88,6 +88,10 @@ enum dune_ret {
 	DUNE_RET_UNHANDLED_EXIT = 5,	/* an exit dune refuses to emulate */
 	DUNE_RET_TRIPLE_FAULT = 6,	/* the guest shut down */
 	DUNE_RET_BAD_STATE = 7,		/* the CPU refused the guest state */
+	DUNE_RET_SYSCALL_INTERRUPTED = 8, /* with DUNE_ENTER failing EINTR: a
+					   * signal interrupted the guest's
+					   * system call, which returns -EINTR;
+					   * regs.rip is at the hypercall */
 };
 
 /**
@@ -167,13 +171,17 @@ enum dune_exit_reason {
  * @nested_pages: nested page-table leaves of the process now.
  * @entries:	guest entries (one per run of the hardware).
  * @returns:	returns to host user mode (DUNE_ENTER completions).
+ * @syscalls_kernel: guest system calls run in the kernel directly.
+ * @syscalls_host: guest system calls handed to libdune for host mode.
  */
 struct dune_stats {
 	__u64 exits[DUNE_STATS_MAX_EXITS];
 	__u64 nested_pages;
 	__u64 entries;
 	__u64 returns;
-	__u64 reserved[5];
+	__u64 syscalls_kernel;
+	__u64 syscalls_host;
+	__u64 reserved[3];
 };
 
 #define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
