@@ -1,0 +1,1 @@
+"""Library behind tests/vm/run and tests/vm/conformance (see README.md)."""

@@ -1,0 +1,189 @@
+"""The emulated machines: how to start each one with a kernel + initramfs.
+
+Every machine puts the kernel console on its first serial port and the test
+framing on its second, each into a file the host tails.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+from . import pvh
+
+MEMORY_MB = 512
+
+ISOLINUX_BIN = os.environ.get("DUNE_VM_ISOLINUX", "/usr/lib/ISOLINUX/isolinux.bin")
+SYSLINUX_MODULES = os.environ.get("DUNE_VM_SYSLINUX_MODULES", "/usr/lib/syslinux/modules/bios")
+BOCHS_BIOS = os.environ.get("DUNE_VM_BOCHS_BIOS", "/usr/share/bochs/BIOS-bochs-latest")
+BOCHS_VGABIOS = os.environ.get("DUNE_VM_VGABIOS", "/usr/share/vgabios/vgabios.bin")
+# Bochs counts time in executed instructions: one emulated second is `ips`
+# instructions.  Measured on the 6.1 boot, see README.md.
+BOCHS_IPS = int(os.environ.get("DUNE_VM_BOCHS_IPS", "50000000"))
+
+
+class Machine:
+    """Static facts about one machine type."""
+
+    def __init__(self, name, emulator, cpu, default_timeout, boot_timeout):
+        self.name = name
+        self.emulator = emulator        # "qemu" or "bochs"
+        self.cpu = cpu
+        self.default_timeout = default_timeout
+        self.boot_timeout = boot_timeout
+        # Bochs's clock counts instructions and runs 5-20 times slower than
+        # the host's: there the host times the tests and stops them over a
+        # socket on COM2.  QEMU's guest clock follows the host's.
+        self.host_timed = emulator == "bochs"
+
+    def known_boot_issue(self, text):
+        """Is this boot-time kernel report an emulator artifact?"""
+        return any(re.search(rx, text) for rx in KNOWN_BOOT_ISSUES.get(self.emulator, ()))
+
+    def describe(self, smp):
+        return "%s %s, %d CPU%s" % (self.emulator, self.cpu, smp, "" if smp == 1 else "s")
+
+
+# Kernel reports every boot of an emulator produces, whatever we load.
+KNOWN_BOOT_ISSUES = {
+    # Bochs 2.7's CPUID leaf 0xD sizes disagree with what XSAVE writes;
+    # Linux warns ("XSAVE consistency problem") and runs without XSAVE.
+    "bochs": [r"^WARNING: CPU: \d+ PID: 0 at arch/x86/kernel/fpu/xstate\.c:\d+ "
+              r"fpu__init_system_xstate",
+              # 6.12: CPUID leaf 1/4 core counts that do not add up.
+              r"^WARNING: CPU: \d+ PID: 0 at arch/x86/kernel/cpu/topology_common\.c:\d+ "
+              r"parse_legacy"],
+}
+
+MACHINES = {
+    "amd": Machine("amd", "qemu", "EPYC,+svm,+npt", 300, 180),
+    "intel": Machine("intel", "bochs", "corei7_skylake_x", 900, 600),
+    # Known to hang in 6.1's early timer setup; kept so that it can be tried.
+    "amd-bochs": Machine("amd-bochs", "bochs", "ryzen", 900, 600),
+}
+
+
+def kernel_cmdline(machine, extra=""):
+    """console on ttyS0; panic=-1 reboots at once, which ends QEMU
+    (-no-reboot) and is caught by the log scanner on Bochs."""
+    args = ["console=ttyS0,115200", "panic=-1", "rdinit=/init"]
+    if machine.emulator == "bochs":
+        # Every console byte costs emulated UART time in Bochs; the boot's
+        # KERN_INFO chatter is left out (warnings and worse still print,
+        # and /init raises the level again for the tests).
+        args.append("loglevel=%s" % os.environ.get("DUNE_VM_BOCHS_LOGLEVEL", "5"))
+    args += extra.split()
+    return " ".join(args)
+
+
+def qemu_command(machine, wd, vmlinuz, initrd, append, smp):
+    qemu = os.environ.get("DUNE_VM_QEMU", "qemu-system-x86_64")
+    cmd = [qemu, "-accel", "tcg", "-cpu", machine.cpu, "-smp", str(smp),
+           "-m", str(MEMORY_MB), "-nodefaults", "-display", "none",
+           "-no-reboot", "-monitor", "none",
+           "-kernel", vmlinuz, "-initrd", initrd, "-append", append,
+           "-serial", "file:" + os.path.join(wd, "console.log"),
+           "-serial", "file:" + os.path.join(wd, "frames.log")]
+    cmd += os.environ.get("DUNE_VM_QEMU_ARGS", "").split()
+    return cmd
+
+
+def _boot_files(wd, vmlinuz, append, note):
+    """(isolinux.cfg text, extra ISO files) for booting vmlinuz in Bochs:
+    through pvhboot (see pvh.py) unless DUNE_VM_BOCHS_BOOT=bzimage or the
+    kernel cannot be unpacked on the host."""
+    if os.environ.get("DUNE_VM_BOCHS_BOOT", "pvh") == "pvh":
+        try:
+            image = os.path.join(wd, "kernel.dpvh")
+            with open(image, "wb") as f:
+                f.write(pvh.dpvh_image(vmlinuz, append))
+            shim = pvh.build_shim(os.path.join(wd, "pvhboot.elf"))
+            cfg = "  KERNEL mboot.c32\n  APPEND /pvhboot.elf --- /kernel.dpvh --- /initrd.gz\n"
+            mods = [os.path.join(SYSLINUX_MODULES, m) for m in ("mboot.c32", "libcom32.c32")]
+            return cfg, ["pvhboot.elf=" + shim, "kernel.dpvh=" + image], mods
+        except (pvh.Unsupported, OSError) as e:
+            note("PVH boot not possible (%s); booting the bzImage (slow)" % e)
+    cfg = "  KERNEL /vmlinuz\n  INITRD /initrd.gz\n  APPEND %s\n" % append
+    return cfg, ["vmlinuz=" + vmlinuz], []
+
+
+def make_iso(wd, vmlinuz, initrd, append, note):
+    """Bochs cannot load a kernel directly: boot it from an isolinux CD."""
+    tree = os.path.join(wd, "iso")
+    os.makedirs(os.path.join(tree, "isolinux"), exist_ok=True)
+    cfg, grafts, modules = _boot_files(wd, vmlinuz, append, note)
+    # Copies: xorriso patches the boot-info table into isolinux.bin.
+    for path in [ISOLINUX_BIN, os.path.join(SYSLINUX_MODULES, "ldlinux.c32")] + modules:
+        shutil.copy(path, os.path.join(tree, "isolinux"))
+    with open(os.path.join(tree, "isolinux", "isolinux.cfg"), "w") as f:
+        f.write("DEFAULT dune\nPROMPT 0\nTIMEOUT 0\nLABEL dune\n" + cfg)
+    iso = os.path.join(wd, "boot.iso")
+    cmd = ["xorriso", "-as", "mkisofs", "-quiet", "-o", iso,
+           "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
+           "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+           "-graft-points", "isolinux/=" + os.path.join(tree, "isolinux"),
+           "initrd.gz=" + initrd] + grafts
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise RuntimeError("xorriso failed: " + res.stderr.strip()[-500:])
+    return iso
+
+
+def bochs_config(machine, wd, iso, smp, frames_port=None):
+    """A bochsrc: no GUI (rfb that never waits for a viewer), COM1 to a
+    file, COM2 to a file or (frames_port) a TCP connection to the host, the
+    CD as boot device."""
+    if frames_port:
+        com2 = "com2: enabled=1, mode=socket-client, dev=localhost:%d" % frames_port
+    else:
+        com2 = "com2: enabled=1, mode=file, dev=%s" % os.path.join(wd, "frames.log")
+    return "\n".join([
+        "megs: %d" % MEMORY_MB,
+        "cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=0"
+        % (machine.cpu, smp, BOCHS_IPS),
+        "romimage: file=%s" % BOCHS_BIOS,
+        "vgaromimage: file=%s" % BOCHS_VGABIOS,
+        "pci: enabled=1, chipset=i440fx",
+        "ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14",
+        "ata0-master: type=cdrom, path=%s, status=inserted" % iso,
+        "boot: cdrom",
+        "clock: sync=none, time0=local",
+        "com1: enabled=1, mode=file, dev=%s" % os.path.join(wd, "console.log"),
+        com2,
+        # rfb binds the first free port in 5900-5949, so several Bochs can
+        # run at once; timeout=0: do not wait for a VNC client.
+        'display_library: rfb, options="timeout=0"',
+        # Without a sound card on the host, the default ALSA output makes
+        # Debian's Bochs 2.7 abort ("buffer overflow detected").
+        "speaker: enabled=0",
+        "sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy",
+        "log: %s" % os.path.join(wd, "bochs.log"),
+        "panic: action=fatal",
+        "error: action=report",
+        "info: action=report",
+        "debug: action=ignore",
+        "",
+    ])
+
+
+def bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port):
+    iso = make_iso(wd, vmlinuz, initrd, append, note)
+    rc = os.path.join(wd, "bochsrc")
+    with open(rc, "w") as f:
+        f.write(bochs_config(machine, wd, iso, smp, frames_port))
+    # The Debian build has the debugger compiled in, which stops before the
+    # first instruction; "c" (continue) from a command file starts the run.
+    cmds = os.path.join(wd, "bochs.cmds")
+    with open(cmds, "w") as f:
+        f.write("c\n")
+    bochs = os.environ.get("DUNE_VM_BOCHS", "bochs")
+    return [bochs, "-q", "-f", rc, "-rc", cmds]
+
+
+def command(machine, wd, vmlinuz, initrd, append, smp, note=lambda text: None,
+            frames_port=None):
+    """The argv that starts `machine`; files it needs are written to wd.
+    note(text) reports a degraded setup; frames_port: see bochs_config."""
+    if machine.emulator == "qemu":
+        return qemu_command(machine, wd, vmlinuz, initrd, append, smp)
+    return bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port)
