@@ -102,9 +102,9 @@ static int handle_nested_fault(struct dune_vcpu *vcpu, const struct dune_exit *e
 {
 	int r = dune_vm_fault(vcpu->vm, exit->info1, exit->info2);
 
-	if (!r)
+	if (!r || r == -EAGAIN)
 		return 1;
-	if (r == -EFAULT || r == -EAGAIN)
+	if (r == -EFAULT)
 		return to_user(conf, DUNE_RET_NESTED_FAULT, exit->info2, exit->info1);
 	return r;
 }

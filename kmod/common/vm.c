@@ -86,7 +86,9 @@ static void vm_invalidate_end(struct mmu_notifier *mn, const struct mmu_notifier
 
 	spin_lock(&vm->lock);
 	vm->invalidate_seq++;
-	vm->invalidate_in_progress--;
+	/* An end without its start: the notifier was registered in between. */
+	if (vm->invalidate_in_progress > 0)
+		vm->invalidate_in_progress--;
 	spin_unlock(&vm->lock);
 }
 
@@ -214,46 +216,50 @@ static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, unsigned int *prot
 /**
  * dune_vm_fault - resolve a nested page fault at @gpa.
  *
- * Returns 0 when the guest can retry the access, -EFAULT when the process
- * itself could not make it (the caller reports a nested fault to user
- * space), -ENOMEM.  Races with invalidations are retried here.
+ * Returns 0 when the guest can retry the access, -EAGAIN when an
+ * invalidation raced with us (the caller re-enters the guest, which faults
+ * again after the run loop's signal and resched checks), -EFAULT when the
+ * process itself could not make the access, -ENOMEM.
  */
+static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
+{
+	unsigned long seq, pfn;
+	struct page *page = NULL;
+	unsigned int prot;
+	int r;
+
+	seq = READ_ONCE(vm->invalidate_seq);
+	smp_rmb();
+	r = vm_host_prot(vm, hva, npf, &prot, &pfn);
+	if (r)
+		return r;
+	if (!pfn) {
+		if (get_user_pages_unlocked(hva, 1, &page,
+					    (prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1)
+			return -EFAULT;
+		pfn = page_to_pfn(page);
+	}
+	spin_lock(&vm->lock);
+	if (vm->invalidate_in_progress || seq != vm->invalidate_seq)
+		r = -EAGAIN;
+	else
+		r = dune_npt_map(vm, gpa & PAGE_MASK, PFN_PHYS(pfn), prot);
+	spin_unlock(&vm->lock);
+	if (page)
+		put_page(page);
+	return r;
+}
+
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf)
 {
 	u64 hva = dune_gpa_to_hva(&vm->layout, gpa) & PAGE_MASK;
-	unsigned long seq, pfn;
-	unsigned int prot;
-	struct page *page;
 	int r;
 
-	if (!hva && gpa >= PAGE_SIZE)
+	if (!hva)
 		return -EFAULT;
 	if (!mmget_not_zero(vm->mm))
 		return -EFAULT;
-	do {
-		seq = READ_ONCE(vm->invalidate_seq);
-		smp_rmb();
-		r = vm_host_prot(vm, hva, npf, &prot, &pfn);
-		if (r)
-			break;
-		page = NULL;
-		if (!pfn) {
-			if (get_user_pages_unlocked(hva, 1, &page,
-						    (prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1) {
-				r = -EFAULT;
-				break;
-			}
-			pfn = page_to_pfn(page);
-		}
-		spin_lock(&vm->lock);
-		if (vm->invalidate_in_progress || seq != vm->invalidate_seq)
-			r = -EAGAIN;
-		else
-			r = dune_npt_map(vm, gpa & PAGE_MASK, PFN_PHYS(pfn), prot);
-		spin_unlock(&vm->lock);
-		if (page)
-			put_page(page);
-	} while (r == -EAGAIN && !fatal_signal_pending(current));
+	r = vm_fault_once(vm, gpa, hva, npf);
 	mmput(vm->mm);
 	return r;
 }
