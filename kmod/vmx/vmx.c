@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Intel VT-x backend: probing and turning VMX operation on and off per CPU.
+ * Intel VT-x backend: probing, turning VMX operation on and off per CPU,
+ * and the ops table.  The vCPU lives in vmx_vcpu.c, vmcs_setup.c,
+ * vmx_run.c, vmx_exit.c, ept.c and vmenter.S.
  */
 #define pr_fmt(fmt) "dune: vmx: " fmt
 
@@ -14,13 +16,10 @@
 #include <asm/processor.h>
 #include <asm/tlbflush.h>
 
-#include "../common/hv.h"
-#include "vmx_caps.h"
+#include "vmcs.h"
+#include "vmx.h"
 
 #define VMX_CPUID1_ECX_VMX	(1U << 5)
-#define VMX_INVEPT_ALL_CONTEXT	2
-
-static u32 vmx_revision;
 
 static int vmx_check_feat_ctl(void)
 {
@@ -73,7 +72,13 @@ static int vmx_probe(struct dune_caps *caps)
 			m.ept_vpid);
 		return r;
 	}
-	vmx_revision = m.basic & VMXCAP_BASIC_REVISION_MASK;
+	r = vmx_config_init(&m);
+	if (r)
+		return r;
+	if (!vmx_cfg.has_vpid) {
+		caps->features &= ~DUNE_FEAT_TAGGED_TLB;
+		caps->nr_tlb_tags = 0;
+	}
 	return 0;
 }
 
@@ -86,14 +91,6 @@ static int vmx_vmxon(u64 pa)
 	return 0;
 fail:
 	return -EIO;
-}
-
-static void vmx_invept_all(void)
-{
-	struct { u64 eptp, reserved; } desc = { 0, 0 };
-
-	asm volatile("invept %0, %1"
-		     : : "m"(desc), "r"((u64)VMX_INVEPT_ALL_CONTEXT) : "cc", "memory");
 }
 
 static int vmx_cpu_enable(struct page *cpu_page)
@@ -109,7 +106,7 @@ static int vmx_cpu_enable(struct page *cpu_page)
 	if (r)
 		return r;
 
-	*(u32 *)page_address(cpu_page) = vmx_revision;
+	*(u32 *)page_address(cpu_page) = vmx_cfg.revision;
 	intel_pt_handle_vmx(1);
 	cr4_set_bits(X86_CR4_VMXE);
 	if (vmx_vmxon(page_to_phys(cpu_page))) {
@@ -119,7 +116,8 @@ static int vmx_cpu_enable(struct page *cpu_page)
 		return -EIO;
 	}
 	/* Stale EPT translations may survive from an earlier VMX user. */
-	vmx_invept_all();
+	vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	vmx_percpu_enable();
 	return 0;
 }
 
@@ -132,10 +130,19 @@ fault:
 	cr4_clear_bits(X86_CR4_VMXE);
 }
 
+/* VMCSs active here must reach memory before VMXOFF (SDM 25.11.1). */
 static void vmx_cpu_disable(void)
 {
+	vmx_clear_loaded_vmcss();
 	vmx_vmxoff();
 	intel_pt_handle_vmx(0);
+}
+
+/* Crash or emergency reboot: the kdump kernel may want the VMCS contents. */
+static void vmx_emergency_disable(void)
+{
+	vmx_clear_loaded_vmcss();
+	vmx_vmxoff();
 }
 
 const struct dune_hv_ops dune_vmx_ops = {
@@ -144,5 +151,12 @@ const struct dune_hv_ops dune_vmx_ops = {
 	.probe = vmx_probe,
 	.cpu_enable = vmx_cpu_enable,
 	.cpu_disable = vmx_cpu_disable,
-	.emergency_disable = vmx_vmxoff,
+	.emergency_disable = vmx_emergency_disable,
+	.npt = &vmx_npt_format,
+	.vcpu_alloc = vmx_vcpu_alloc,
+	.vcpu_setup = vmx_vcpu_setup,
+	.vcpu_free = vmx_vcpu_free,
+	.vcpu_load = vmx_vcpu_load,
+	.vcpu_put = vmx_vcpu_put,
+	.vcpu_run = vmx_vcpu_run,
 };

@@ -20,6 +20,7 @@
  * @pin, @proc, @proc2, @exit, @entry: control field values (SDM 25.6-25.8).
  * @ept_vpid:	IA32_VMX_EPT_VPID_CAP.
  * @has_vpid:	VPIDs can be enabled and flushed with INVVPID.
+ * @preempt_timer: VMX-preemption timer value, when @pin enables it.
  * @cr0_fixed0, @cr0_fixed1, @cr4_fixed0, @cr4_fixed1: CR bits that must be
  *		1 / may be 1 in VMX operation (SDM A.7, A.8).
  */
@@ -32,6 +33,7 @@ struct vmx_config {
 	u32 entry;
 	u64 ept_vpid;
 	bool has_vpid;
+	u32 preempt_timer;
 	u64 cr0_fixed0;
 	u64 cr0_fixed1;
 	u64 cr4_fixed0;
@@ -91,6 +93,8 @@ struct vmx_host_cache {
  * @launched:	the VMCS's launch state is "launched" (VMRESUME next).
  * @loaded_node: entry in the per-CPU list of VMCSs active on @vmcs_cpu.
  * @host:	cached host-state fields.
+ * @guest_fs_base, @guest_gs_base: what GUEST_FS_BASE and GUEST_GS_BASE
+ *		hold (vcpu->fs_base and ->gs_base are the truth).
  * @exit_rip:	guest RIP at the last exit.
  * @intr_state:	guest interruptibility state at the last exit.
  * @reinject:	IDT-vectoring information of the last exit: an event the
@@ -110,6 +114,8 @@ struct vmx_vcpu {
 	bool launched;
 	struct list_head loaded_node;
 	struct vmx_host_cache host;
+	u64 guest_fs_base;
+	u64 guest_gs_base;
 	u64 exit_rip;
 	u32 intr_state;
 	u32 reinject;

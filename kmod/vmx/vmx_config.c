@@ -7,8 +7,11 @@
  */
 #define pr_fmt(fmt) "dune: vmx: " fmt
 
+#include <linux/minmax.h>
 #include <linux/printk.h>
+#include <linux/time64.h>
 #include <asm/msr.h>
+#include <asm/tsc.h>
 
 #include "vmx.h"
 
@@ -21,6 +24,18 @@ struct vmx_config vmx_cfg;
  */
 #define PIN_REQUIRED	(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | \
 			 PIN_BASED_VIRTUAL_NMIS)
+#define PIN_OPTIONAL	PIN_BASED_VMX_PREEMPTION_TIMER
+
+/*
+ * The VMX-preemption timer (SDM 26.5.1) bounds how long one entry can
+ * last: a backstop in case a host interrupt does not make the guest exit.
+ * Bochs 2.7 is such a case: when the guest's RFLAGS.IF equals the host's
+ * at VM entry, it keeps interrupts masked as the host had them (IF=0),
+ * despite external-interrupt exiting.  Two host ticks: on hardware a tick
+ * exits first, and every entry starts the timer again from this value (the
+ * "save VMX-preemption timer value" exit control stays off).
+ */
+#define PREEMPT_TIMER_NS	(2 * NSEC_PER_SEC / HZ)
 
 /*
  * Primary processor-based controls (SDM 25.6.2, table 25-6).  The guest
@@ -39,14 +54,16 @@ struct vmx_config vmx_cfg;
 			 CPU_BASED_USE_IO_BITMAPS | CPU_BASED_TPR_SHADOW)
 
 /*
- * Secondary controls (SDM 25.6.2, table 25-7).  Left off on purpose:
- * unrestricted guest (the guest is 64-bit from the first instruction) and
- * XSAVES/XRSTORS (they would touch supervisor state components the guest
- * does not own; without the control they raise #UD).
+ * Secondary controls (SDM 25.6.2, table 25-7).  WBINVD and ENCLS (SGX
+ * enclave management on the host's EPC) exit where the CPU can make them.
+ * Left off on purpose, so that the instructions raise #UD:
+ * unrestricted guest (the guest is 64-bit from the first instruction),
+ * XSAVES/XRSTORS (supervisor state components the guest does not own),
+ * PCONFIG, user wait/pause and VM functions.
  */
 #define PROC2_REQUIRED	SECONDARY_EXEC_ENABLE_EPT
 #define PROC2_OPTIONAL	(SECONDARY_EXEC_ENABLE_RDTSCP | SECONDARY_EXEC_ENABLE_INVPCID | \
-			 SECONDARY_EXEC_WBINVD_EXITING)
+			 SECONDARY_EXEC_WBINVD_EXITING | SECONDARY_EXEC_ENCLS_EXITING)
 
 /*
  * VM-exit controls (SDM 25.7.1): back to a 64-bit host with its own EFER
@@ -96,7 +113,7 @@ static int vmx_config_controls(const struct vmx_cap_msrs *m, struct vmx_config *
 
 	r = adjust("pin-based", ctl_msr(t, MSR_IA32_VMX_TRUE_PINBASED_CTLS,
 					MSR_IA32_VMX_PINBASED_CTLS),
-		   PIN_REQUIRED, 0, 0, &c->pin);
+		   PIN_REQUIRED, PIN_OPTIONAL, 0, &c->pin);
 	r = r ?: adjust("processor-based", ctl_msr(t, MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
 						   MSR_IA32_VMX_PROCBASED_CTLS),
 			PROC_REQUIRED, 0, PROC_FORBIDDEN, &c->proc);
@@ -116,6 +133,17 @@ static int vmx_config_controls(const struct vmx_cap_msrs *m, struct vmx_config *
 	return r;
 }
 
+/* Timer ticks for PREEMPT_TIMER_NS: the timer counts TSC >> rate (SDM A.6). */
+static u32 vmx_preempt_timer_value(void)
+{
+	u64 misc, ticks;
+
+	rdmsrl(MSR_IA32_VMX_MISC, misc);
+	ticks = ((u64)tsc_khz * PREEMPT_TIMER_NS / NSEC_PER_MSEC) >>
+		vmx_misc_preemption_timer_rate(misc);
+	return clamp_val(ticks, 1, U32_MAX);
+}
+
 /**
  * vmx_config_init - fill vmx_cfg for this CPU.
  * @m:	the capability MSRs vmx_probe() already read and vetted with
@@ -127,6 +155,7 @@ int vmx_config_init(const struct vmx_cap_msrs *m)
 {
 	struct vmx_config *c = &vmx_cfg;
 	struct dune_caps caps = {};
+	int r;
 
 	c->revision = m->basic & VMXCAP_BASIC_REVISION_MASK;
 	c->ept_vpid = m->ept_vpid;
@@ -136,5 +165,8 @@ int vmx_config_init(const struct vmx_cap_msrs *m)
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, c->cr0_fixed1);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, c->cr4_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, c->cr4_fixed1);
-	return vmx_config_controls(m, c);
+	r = vmx_config_controls(m, c);
+	if (!r && (c->pin & PIN_BASED_VMX_PREEMPTION_TIMER))
+		c->preempt_timer = vmx_preempt_timer_value();
+	return r;
 }

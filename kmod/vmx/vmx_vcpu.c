@@ -11,6 +11,7 @@
  */
 #define pr_fmt(fmt) "dune: vmx: " fmt
 
+#include <linux/module.h>
 #include <linux/bitmap.h>
 #include <linux/gfp.h>
 #include <linux/mm.h>
@@ -147,6 +148,23 @@ static void msr_bitmap_init(unsigned long *bitmap)
 	msr_bitmap_allow(bitmap, MSR_SYSCALL_MASK);
 }
 
+static const u32 autoload_msrs[VMX_NR_AUTOLOAD] = {
+	[VMX_MSR_KERNEL_GS_BASE] = MSR_KERNEL_GS_BASE,
+	[VMX_MSR_STAR] = MSR_STAR,
+	[VMX_MSR_LSTAR] = MSR_LSTAR,
+	[VMX_MSR_CSTAR] = MSR_CSTAR,
+	[VMX_MSR_SYSCALL_MASK] = MSR_SYSCALL_MASK,
+};
+
+/* The guest starts with all of them 0, as a fresh VMCB would on AMD. */
+static void msr_lists_init(struct vmx_msr_lists *l)
+{
+	int i;
+
+	for (i = 0; i < VMX_NR_AUTOLOAD; i++)
+		l->guest[i].index = l->host[i].index = autoload_msrs[i];
+}
+
 static void vmx_free_pages(struct vmx_vcpu *vmx)
 {
 	free_page((unsigned long)vmx->vmcs);
@@ -159,10 +177,23 @@ static void vmx_free_pages(struct vmx_vcpu *vmx)
  *
  * Returns the common part or an ERR_PTR.
  */
+/*
+ * The VT-x vCPU passes enter/intercept on the emulated Intel machine but not
+ * yet the whole suite; until it does it is opt-in.
+ */
+static bool vmx_dune_mode;
+module_param(vmx_dune_mode, bool, 0444);
+MODULE_PARM_DESC(vmx_dune_mode, "experimental: allow Dune mode on VT-x (default off)");
+
 struct dune_vcpu *vmx_vcpu_alloc(void)
 {
-	struct vmx_vcpu *vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
+	struct vmx_vcpu *vmx;
 
+	if (!vmx_dune_mode) {
+		pr_warn_once("Dune mode on VT-x is experimental: load with vmx_dune_mode=1\n");
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
 	if (!vmx)
 		return ERR_PTR(-ENOMEM);
 	vmx->vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
@@ -177,6 +208,7 @@ struct dune_vcpu *vmx_vcpu_alloc(void)
 	*(u32 *)vmx->vmcs = vmx_cfg.revision;
 	vmx->vmcs_pa = __pa(vmx->vmcs);
 	msr_bitmap_init(vmx->msr_bitmap);
+	msr_lists_init(vmx->msrs);
 	vmx->vpid = vpid_alloc();
 	vmx->proc2 = vmx_cfg.proc2;
 	if (!vmx->vpid)
@@ -272,6 +304,10 @@ void vmx_vcpu_load(struct dune_vcpu *vcpu, int cpu)
 	}
 	local_irq_save(flags);
 	if (moved) {
+		/* A new VMCS must be VMCLEARed once before use (SDM 25.11.3);
+		 * for one already clear in memory this is harmless. */
+		vmcs_clear(vmx->vmcs_pa);
+		vmx->launched = false;
 		list_add(&vmx->loaded_node, this_cpu_ptr(&loaded_vmcss));
 		vmx->vmcs_cpu = cpu;
 	}
