@@ -17,7 +17,7 @@
 
 #include "../common/hv.h"
 #include "svm_vcpu.h"
-#include "vmrun-offsets.h"
+#include "../common/regs-offsets.h"
 
 #define CHECK_REG(off, field) \
 	static_assert(off == offsetof(struct dune_regs, field))

@@ -9,7 +9,7 @@
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
 
-#include "vmrun-offsets.h"
+#include "../common/regs-offsets.h"
 
 .text
 

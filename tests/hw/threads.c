@@ -47,9 +47,14 @@ static void *worker(void *arg)
 				res->bad_mem++;
 		}
 		if (i % 500 == 0) {
+			/* Move between the first two CPUs: forced migrations. */
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET((i / 500) % 2, &set);
+			sched_setaffinity(0, sizeof(set), &set);
 			syscall(SYS_getcpu, &cpu, NULL, NULL);
 			res->cpus_seen |= 1U << (cpu & 31);
-			sched_yield();
 		}
 	}
 	munmap(mem, 64 * 4096);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Offsets into struct dune_regs for vmrun.S.  svm_vcpu.c checks every one
+ * Offsets into struct dune_regs for assembly (vmrun.S, libdune entry.S).
+ * svm_vcpu.c checks every one
  * against offsetof() at compile time.
  */
-#ifndef _DUNE_VMRUN_OFFSETS_H
-#define _DUNE_VMRUN_OFFSETS_H
+#ifndef _DUNE_REGS_OFFSETS_H
+#define _DUNE_REGS_OFFSETS_H
 
 #define REGS_RAX	0x00
 #define REGS_RCX	0x08
