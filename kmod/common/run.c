@@ -93,15 +93,12 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *c
 	vcpu->gs_base = conf->gs_base;
 	vcpu->tlb_gen = -1;
 	preempt_notifier_init(&vcpu->pn, &dune_preempt_ops);
-	/* Registering needs the notifier static key on (else a WARN). */
-	preempt_notifier_inc();
 
 	vcpu_begin(vcpu);
 	r = dune_hv->vcpu_setup(vcpu);
 	vcpu_end(vcpu);
 	if (r) {
 		dune_hv->vcpu_free(vcpu);
-		preempt_notifier_dec();
 		kfree(node);
 		return ERR_PTR(r);
 	}
@@ -121,7 +118,6 @@ static void vcpu_destroy(struct dune_vcpu_node *node)
 	struct dune_vm *vm = vcpu->vm;
 
 	dune_hv->vcpu_free(vcpu);
-	preempt_notifier_dec();
 	atomic_dec(&vm->nr_vcpus);
 	atomic_dec(&dune_live_vcpus);
 	dune_vm_put(vm);

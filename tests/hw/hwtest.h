@@ -8,12 +8,40 @@
 #define DUNE_HWTEST_H
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int hwtest_failed;
 static int hwtest_count;
+
+/*
+ * Progress in the kernel log: in the emulated machines a test's stdout only
+ * reaches the host when it ends, so a test that hangs the guest would leave
+ * no trace of how far it got.  Silently does nothing where /dev/kmsg cannot
+ * be written (not root, or not in a test machine).
+ */
+static inline void hwtest_mark(const char *fmt, ...)
+{
+	static int fd = -2;
+	char line[256];
+	va_list ap;
+	int n;
+
+	if (fd == -2)
+		fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof(line), "hwtest[%d]: ", (int)getpid());
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	if (write(fd, line, strlen(line)) < 0)
+		return;
+}
 
 #define CHECK(cond, ...)						\
 	do {								\
@@ -28,6 +56,8 @@ static int hwtest_count;
 		printf(__VA_ARGS__);					\
 		printf("\n");						\
 		fflush(stdout);						\
+		hwtest_mark("check %d %s", hwtest_count,		\
+			    hwtest_failed ? "(failures so far)" : "");	\
 	} while (0)
 
 #define SKIP_ALL(...)							\

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
 			CHECK(1, "%s # SKIP not available on this CPU", cases[i].name);
 			continue;
 		}
+		hwtest_mark("case: %s", cases[i].name);
 		st = run_in_dune_child(cases[i].fn, cases[i].arg);
 		if (cases[i].fn == do_xsetbv_other && WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 			/* QEMU's SVM does not intercept XSETBV; the module then puts

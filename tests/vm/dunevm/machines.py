@@ -80,7 +80,9 @@ def qemu_command(machine, wd, vmlinuz, initrd, append, smp):
     qemu = os.environ.get("DUNE_VM_QEMU", "qemu-system-x86_64")
     cmd = [qemu, "-accel", "tcg", "-cpu", machine.cpu, "-smp", str(smp),
            "-m", str(MEMORY_MB), "-nodefaults", "-display", "none",
-           "-no-reboot", "-monitor", "none",
+           "-no-reboot",
+           # A monitor socket: on a hang the runner asks it where the CPUs are.
+           "-monitor", "unix:%s,server,nowait" % os.path.join(wd, "monitor.sock"),
            "-kernel", vmlinuz, "-initrd", initrd, "-append", append,
            "-serial", "file:" + os.path.join(wd, "console.log"),
            "-serial", "file:" + os.path.join(wd, "frames.log")]

@@ -561,8 +561,44 @@ class Boot:
                 out += "\n%s (last lines):\n%s" % (title, "\n".join(lines[-8:]))
         return out
 
+    def _cpu_state(self):
+        """Registers and the next instructions of every vCPU, from QEMU's
+        monitor (empty for Bochs or when the monitor does not answer): what
+        a hung guest was doing."""
+        path = os.path.join(self.wd or "", "monitor.sock")
+        if not self.wd or not os.path.exists(path):
+            return ""
+        cmds = []
+        for _ in range(3):      # three samples: a loop shows as several PCs
+            cmds += ["info registers -a"]
+            for cpu in range(self.smp):
+                cmds += ["cpu %d" % cpu, "x/6i $pc", "x/64gx $sp"]
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5)
+            s.connect(path)
+            s.sendall(("\n".join(cmds) + "\nquit\n").encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+        except OSError:
+            return ""
+        text = data.decode("utf-8", "replace")
+        text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", text)
+        with open(os.path.join(self.wd, "cpu-state.txt"), "w") as f:
+            f.write(text)
+        keep = [l for l in text.splitlines()
+                if re.match(r"(CPU#|RIP=|RAX=|RSI=|R8 =|R12=|CS =|CR0=|0x[0-9a-f]+:)", l)]
+        return "\nvCPU state (QEMU monitor):\n" + "\n".join(keep)
+
     def _abort(self, phase, reason, near=None):
         tail = self.console.tail_text(near) if hasattr(self, "console") else ""
+        if phase == "timeout" and self.proc is not None and self.proc.poll() is None:
+            tail += self._cpu_state()
         running = [n for n in self.started if n not in self.ended]
         self._emit("abort", phase=phase, reason=reason, log_tail=tail,
                    running=running[0] if running else None)
