@@ -77,7 +77,7 @@ struct vmx_host_cache {
 	unsigned long cr4;
 	unsigned long fs_base;
 	unsigned long rsp;	/* written by vmenter.S */
-	u64 debugctl;		/* not in the VMCS: restored after each exit */
+	u64 debugctl;		/* not in the VMCS: read before, restored after each run */
 };
 
 /**

@@ -201,6 +201,8 @@ void vmx_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	if (flush_tlb)
 		vmx_flush_ept(vmx->eptp);
 	vmx_sync_host_crs(vmx);
+	/* Perf may have changed it since the last run (LBR, BTF). */
+	vmx->host.debugctl = get_debugctlmsr();
 	vmx_prepare_guest(vmx);
 	vmx_save_host_segs(&segs);
 	vmx_l1d_flush();

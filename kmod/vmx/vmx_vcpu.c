@@ -19,7 +19,6 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/spinlock.h>
-#include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/msr.h>
 
@@ -178,8 +177,10 @@ static void vmx_free_pages(struct vmx_vcpu *vmx)
  * Returns the common part or an ERR_PTR.
  */
 /*
- * The VT-x vCPU passes enter/intercept on the emulated Intel machine but not
- * yet the whole suite; until it does it is opt-in.
+ * The VT-x vCPU passes enter, intercept, threads and trace on the emulated
+ * Intel machine (Bochs, 6.1) and 24 of 26 process checks; a system call
+ * that sleeps in the kernel (nanosleep, a blocking read) is never woken
+ * there: its timer does not fire.  Until that is fixed it is opt-in.
  */
 static bool vmx_dune_mode;
 module_param(vmx_dune_mode, bool, 0444);
@@ -271,7 +272,6 @@ static void vmx_set_thread_host_state(struct vmx_vcpu *vmx)
 		vmx->host.fs_base = fs_base;
 	}
 	rdmsrl(MSR_KERNEL_GS_BASE, vmx->msrs->host[VMX_MSR_KERNEL_GS_BASE].value);
-	vmx->host.debugctl = get_debugctlmsr();
 }
 
 /*

@@ -66,7 +66,9 @@ MACHINES = {
 def kernel_cmdline(machine, extra=""):
     """console on ttyS0; panic=-1 reboots at once, which ends QEMU
     (-no-reboot) and is caught by the log scanner on Bochs."""
-    args = ["console=ttyS0,115200", "panic=-1", "rdinit=/init"]
+    # printk.devkmsg=on: tests mark their progress through /dev/kmsg, which
+    # is otherwise rate limited to 10 lines per 5 s.
+    args = ["console=ttyS0,115200", "panic=-1", "rdinit=/init", "printk.devkmsg=on"]
     if machine.emulator == "bochs":
         # Every console byte costs emulated UART time in Bochs; the boot's
         # KERN_INFO chatter is left out (warnings and worse still print,
