@@ -149,19 +149,10 @@ static int __init dune_init(void)
 	if (r)
 		return r;
 	dune_syscall_init();
-	/*
-	 * vCPUs register preempt notifiers, which needs the scheduler's
-	 * notifier static key on.  Hold it for the module's lifetime instead
-	 * of per vCPU: flipping a static key patches kernel text on every CPU
-	 * (int3 + IPIs), far too costly for every process that enters, and
-	 * under QEMU's TCG it could leave a CPU looping on a stale int3.
-	 */
-	preempt_notifier_inc();
 	/* Last: the device appears only once everything behind it works. */
 	r = misc_register(&dune_dev);
 	if (r) {
 		pr_warn("cannot register /dev/%s (%d)\n", DUNE_DEVICE_NAME, r);
-		preempt_notifier_dec();
 		dune_hv_exit();
 		return r;
 	}
@@ -171,7 +162,7 @@ static int __init dune_init(void)
 static void __exit dune_exit(void)
 {
 	misc_deregister(&dune_dev);
-	preempt_notifier_dec();
+	dune_preempt_key_put();
 	dune_hv_exit();
 }
 

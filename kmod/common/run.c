@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) "dune: " fmt
 
+#include <linux/mutex.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -52,6 +53,36 @@ static struct preempt_ops dune_preempt_ops = {
 	.sched_out = dune_sched_out,
 };
 
+/*
+ * vCPUs register preempt notifiers, which needs the scheduler's notifier
+ * static key on.  It is taken at the first vCPU and held until the module
+ * unloads, not flipped per vCPU: flipping a static key patches kernel text
+ * on every CPU (int3 + IPIs), far too costly for every process that enters,
+ * and under QEMU's TCG it could leave a CPU looping on a stale int3.
+ */
+static DEFINE_MUTEX(dune_preempt_key_lock);
+static bool dune_preempt_key_held;
+
+static void dune_preempt_key_get(void)
+{
+	if (READ_ONCE(dune_preempt_key_held))
+		return;
+	mutex_lock(&dune_preempt_key_lock);
+	if (!dune_preempt_key_held) {
+		preempt_notifier_inc();
+		WRITE_ONCE(dune_preempt_key_held, true);
+	}
+	mutex_unlock(&dune_preempt_key_lock);
+}
+
+/* Module unload: no vCPU is left. */
+void dune_preempt_key_put(void)
+{
+	if (dune_preempt_key_held)
+		preempt_notifier_dec();
+	dune_preempt_key_held = false;
+}
+
 /* Attach the vCPU to this thread and CPU for the duration of one ioctl. */
 static void vcpu_begin(struct dune_vcpu *vcpu)
 {
@@ -92,6 +123,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *c
 	vcpu->fs_base = conf->fs_base;
 	vcpu->gs_base = conf->gs_base;
 	vcpu->tlb_gen = -1;
+	dune_preempt_key_get();
 	preempt_notifier_init(&vcpu->pn, &dune_preempt_ops);
 
 	vcpu_begin(vcpu);

@@ -17,6 +17,7 @@ struct dune_file {
 struct dune_file *dune_file_alloc(void);
 void dune_file_free(struct dune_file *df);
 long dune_enter(struct dune_file *df, struct dune_config *conf);
+void dune_preempt_key_put(void);
 long dune_get_stats(struct dune_file *df, struct dune_stats *st);
 
 #endif /* _DUNE_RUN_H */
