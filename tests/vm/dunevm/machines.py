@@ -74,6 +74,12 @@ def kernel_cmdline(machine, extra=""):
         # KERN_INFO chatter is left out (warnings and worse still print,
         # and /init raises the level again for the tests).
         args.append("loglevel=%s" % os.environ.get("DUNE_VM_BOCHS_LOGLEVEL", "5"))
+        # Once 6.x switches to the TSC clocksource in Bochs 2.7 (about 6.5
+        # guest seconds after boot), timers stop waking an idle machine: a
+        # plain, dune-free nanosleep() loop stops after its first tick and
+        # runs again only when a host interrupt (COM2) arrives.  With the
+        # HPET as clocksource sleeps work.
+        args.append("clocksource=hpet")
     args += extra.split()
     return " ".join(args)
 
