@@ -125,6 +125,10 @@ fi
 kmark "done"
 frame DONE
 sync
-# -f: no init to ask, power off directly (QEMU exits; the host kills Bochs).
+# The host stops the machine once DONE has arrived.  Do not power off
+# first: the serial driver sends asynchronously, and Bochs exiting at once
+# lost the last results still queued for COM2.  Power off only if the host
+# never reacts (-f: no init to ask).
+sleep 60
 poweroff -f
 sleep 3600
