@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Offsets into struct dune_regs for assembly (vmrun.S, libdune entry.S).
- * svm_vcpu.c checks every one
- * against offsetof() at compile time.
+ * svm_vcpu.c checks every one against offsetof() at compile time.
  */
 #ifndef _DUNE_REGS_OFFSETS_H
 #define _DUNE_REGS_OFFSETS_H

@@ -171,11 +171,6 @@ static void vmx_free_pages(struct vmx_vcpu *vmx)
 	free_page((unsigned long)vmx->msrs);
 }
 
-/**
- * vmx_vcpu_alloc - a zeroed Intel vCPU with its VMCS, bitmaps and VPID.
- *
- * Returns the common part or an ERR_PTR.
- */
 /*
  * Dune mode on VT-x is on by default; the parameter lets an administrator
  * keep a machine's VT-x for module-level use only.
@@ -184,6 +179,11 @@ static bool vmx_dune_mode = true;
 module_param(vmx_dune_mode, bool, 0444);
 MODULE_PARM_DESC(vmx_dune_mode, "allow Dune mode on VT-x (default on)");
 
+/**
+ * vmx_vcpu_alloc - a zeroed Intel vCPU with its VMCS, bitmaps and VPID.
+ *
+ * Returns the common part or an ERR_PTR.
+ */
 struct dune_vcpu *vmx_vcpu_alloc(void)
 {
 	struct vmx_vcpu *vmx;
