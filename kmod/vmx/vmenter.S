@@ -57,21 +57,21 @@ SYM_FUNC_START(__dune_vmx_run)
 	bt $VMX_RUN_RESUME_SHIFT, %ebx
 
 	mov %rdi, %rax
-	mov VMX_REGS_RCX(%rax), %rcx
-	mov VMX_REGS_RDX(%rax), %rdx
-	mov VMX_REGS_RBX(%rax), %rbx
-	mov VMX_REGS_RBP(%rax), %rbp
-	mov VMX_REGS_RSI(%rax), %rsi
-	mov VMX_REGS_RDI(%rax), %rdi
-	mov VMX_REGS_R8(%rax),  %r8
-	mov VMX_REGS_R9(%rax),  %r9
-	mov VMX_REGS_R10(%rax), %r10
-	mov VMX_REGS_R11(%rax), %r11
-	mov VMX_REGS_R12(%rax), %r12
-	mov VMX_REGS_R13(%rax), %r13
-	mov VMX_REGS_R14(%rax), %r14
-	mov VMX_REGS_R15(%rax), %r15
-	mov VMX_REGS_RAX(%rax), %rax
+	mov REGS_RCX(%rax), %rcx
+	mov REGS_RDX(%rax), %rdx
+	mov REGS_RBX(%rax), %rbx
+	mov REGS_RBP(%rax), %rbp
+	mov REGS_RSI(%rax), %rsi
+	mov REGS_RDI(%rax), %rdi
+	mov REGS_R8(%rax),  %r8
+	mov REGS_R9(%rax),  %r9
+	mov REGS_R10(%rax), %r10
+	mov REGS_R11(%rax), %r11
+	mov REGS_R12(%rax), %r12
+	mov REGS_R13(%rax), %r13
+	mov REGS_R14(%rax), %r14
+	mov REGS_R15(%rax), %r15
+	mov REGS_RAX(%rax), %rax
 
 	/* Clear CPU buffers (MDS and relatives); clobbers ZF only. */
 	VM_CLEAR_CPU_BUFFERS
@@ -104,21 +104,21 @@ SYM_INNER_LABEL(dune_vmx_vmexit, SYM_L_GLOBAL)
 	push %rax
 	mov 8(%rsp), %rax
 
-	pop           VMX_REGS_RAX(%rax)
-	mov %rcx, VMX_REGS_RCX(%rax)
-	mov %rdx, VMX_REGS_RDX(%rax)
-	mov %rbx, VMX_REGS_RBX(%rax)
-	mov %rbp, VMX_REGS_RBP(%rax)
-	mov %rsi, VMX_REGS_RSI(%rax)
-	mov %rdi, VMX_REGS_RDI(%rax)
-	mov %r8,  VMX_REGS_R8(%rax)
-	mov %r9,  VMX_REGS_R9(%rax)
-	mov %r10, VMX_REGS_R10(%rax)
-	mov %r11, VMX_REGS_R11(%rax)
-	mov %r12, VMX_REGS_R12(%rax)
-	mov %r13, VMX_REGS_R13(%rax)
-	mov %r14, VMX_REGS_R14(%rax)
-	mov %r15, VMX_REGS_R15(%rax)
+	pop           REGS_RAX(%rax)
+	mov %rcx, REGS_RCX(%rax)
+	mov %rdx, REGS_RDX(%rax)
+	mov %rbx, REGS_RBX(%rax)
+	mov %rbp, REGS_RBP(%rax)
+	mov %rsi, REGS_RSI(%rax)
+	mov %rdi, REGS_RDI(%rax)
+	mov %r8,  REGS_R8(%rax)
+	mov %r9,  REGS_R9(%rax)
+	mov %r10, REGS_R10(%rax)
+	mov %r11, REGS_R11(%rax)
+	mov %r12, REGS_R12(%rax)
+	mov %r13, REGS_R13(%rax)
+	mov %r14, REGS_R14(%rax)
+	mov %r15, REGS_R15(%rax)
 
 	xor %ebx, %ebx		/* return 0: VM exit */
 
