@@ -30,12 +30,11 @@ struct dune_info dune_info_cache;
 struct dune_layout dune_layout_cache;
 
 #define HOST_STACK_SIZE	(64 * 1024)
-#define IST_STACK_SIZE	(16 * 1024)
-
-/* GDT: null, kernel code 0x08, kernel data 0x10, TSS 0x18 (two slots),
- * user data 0x2b, user code 0x33 (so STAR's SYSRET base is 0x23). */
-#define GDT_ENTRIES	7
-#define SEL_TSS		0x18
+/* IST1: one frame per nested trap (a fault inside a handler). */
+#define IST_FRAME	(64 * 1024)
+#define IST_FRAMES	8
+#define IST_STACK_SIZE	(IST_FRAME * IST_FRAMES)
+#define DF_STACK_SIZE	(16 * 1024)
 
 struct tss64 {
 	uint32_t reserved0;
@@ -47,64 +46,101 @@ struct tss64 {
 	uint16_t iomap_base;
 } __attribute__((packed));
 
-struct idt_gate {
-	uint16_t off0, sel;
-	uint8_t ist, type;
-	uint16_t off1;
-	uint32_t off2, reserved;
-} __attribute__((packed));
-
 struct desc_ptr {
 	uint16_t limit;
 	uint64_t base;
 } __attribute__((packed));
 
-/* Per-thread guest CPU state: each thread in Dune mode is its own vCPU. */
+/*
+ * Per-thread guest CPU state: each thread in Dune mode is its own vCPU.
+ * The guest GS base points here in ring 0; entry.S uses the first fields
+ * (arch/x86_64/offsets.h PC_*).
+ */
 struct dune_percpu {
-	uint64_t gdt[GDT_ENTRIES];
+	uint64_t self;
+	uint64_t tmp;
+	uint64_t kfs;
+	uint64_t ufs;
+	uint64_t in_user;
+	uint64_t ist_frame;
+	uint64_t ist_low;
+	uint64_t ist_top;
+	uint64_t user_ret;
+	uint64_t lstar_kernel;
+	uint64_t lstar_user;
+	uint64_t reserved[5];
+	uint64_t gdt[NR_GDT_ENTRIES];
+	uint8_t pad[20];		/* puts tss.ist[0] at PC_TSS_IST1 */
 	struct tss64 tss;
 	uint8_t *ist_stack;
+	uint8_t *df_stack;
 	uint8_t *host_stack;
 	struct dune_config conf;
 };
 
-static struct idt_gate idt[256];
+_Static_assert(offsetof(struct dune_percpu, kfs) == PC_KFS, "offsets.h");
+_Static_assert(offsetof(struct dune_percpu, ufs) == PC_UFS, "offsets.h");
+_Static_assert(offsetof(struct dune_percpu, in_user) == PC_IN_USER, "offsets.h");
+_Static_assert(offsetof(struct dune_percpu, ist_top) == PC_IST_TOP, "offsets.h");
+_Static_assert(offsetof(struct dune_percpu, user_ret) == PC_USER_RET, "offsets.h");
+_Static_assert(offsetof(struct dune_percpu, lstar_user) == PC_LSTAR_U, "offsets.h");
+_Static_assert(offsetof(struct dune_percpu, tss.ist[0]) == PC_TSS_IST1, "offsets.h");
+_Static_assert(offsetof(struct dune_tf, rax) == TF_RAX, "offsets.h");
+_Static_assert(offsetof(struct dune_tf, cs) == TF_CS, "offsets.h");
+_Static_assert(offsetof(struct dune_tf, ss) == TF_SS, "offsets.h");
+_Static_assert(sizeof(struct dune_tf) == TF_SIZE, "offsets.h");
+_Static_assert(GD_KT == SEL_KT && GD_KD == SEL_KD && (GD_UT | 3) == SEL_UT &&
+	       (GD_UD | 3) == SEL_UD && GD_TSS == SEL_TSS, "offsets.h");
+
+static struct idtd idt[IDT_ENTRIES] __attribute__((aligned(4096)));
 static __thread struct dune_percpu *percpu;
 static pid_t dune_pid;	/* the process dune_init ran in (a fork child must re-init) */
 static struct dune_host_stats host_stats;
 extern char __dune_trap_stubs[];
-extern char __dune_syscall_vmcall[], __dune_syscall_vmmcall[];
+extern char __dune_syscall_vmcall[], __dune_syscall_vmmcall[], __dune_user_syscall[];
+void __dune_load_segments(void);
 
+/* The GDT has the original libdune's (and Linux's) layout; 0x08 stays a
+ * code segment because the module starts the guest with CS 0x08. */
 static void setup_gdt(struct dune_percpu *p)
 {
 	uint64_t base = (uint64_t)&p->tss, limit = sizeof(p->tss) - 1;
 
-	p->gdt[0] = 0;
-	p->gdt[1] = 0x00af9b000000ffffULL;	/* 64-bit code, DPL 0 */
-	p->gdt[2] = 0x00cf93000000ffffULL;	/* data, DPL 0 */
-	p->gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
-		    (0x89ULL << 40) | ((base >> 24 & 0xff) << 56);	/* TSS */
-	p->gdt[4] = base >> 32;
-	p->gdt[5] = 0x00cff3000000ffffULL;	/* data, DPL 3 */
-	p->gdt[6] = 0x00affb000000ffffULL;	/* 64-bit code, DPL 3 */
-	p->tss.ist[0] = (uint64_t)p->ist_stack + IST_STACK_SIZE;
+	memset(p->gdt, 0, sizeof(p->gdt));
+	p->gdt[1] = 0x00af9b000000ffffULL;			/* 0x08 boot code */
+	p->gdt[GD_KT / 8] = 0x00af9b000000ffffULL;		/* 64-bit code, DPL 0 */
+	p->gdt[GD_KD / 8] = 0x00cf93000000ffffULL;		/* data, DPL 0 */
+	p->gdt[GD_UD / 8] = 0x00cff3000000ffffULL;		/* data, DPL 3 */
+	p->gdt[GD_UT / 8] = 0x00affb000000ffffULL;		/* 64-bit code, DPL 3 */
+	p->gdt[GD_TSS / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+			     (0x89ULL << 40) | ((base >> 24 & 0xff) << 56);
+	p->gdt[GD_TSS2 / 8] = base >> 32;
+	p->ist_top = (uint64_t)p->ist_stack + IST_STACK_SIZE;
+	p->ist_low = (uint64_t)p->ist_stack + IST_FRAME;
+	p->ist_frame = IST_FRAME;
+	p->tss.ist[0] = p->ist_top;
+	p->tss.ist[1] = (uint64_t)p->df_stack + DF_STACK_SIZE;
 	p->tss.iomap_base = sizeof(p->tss);
+	p->self = (uint64_t)p;
+	p->lstar_user = (uint64_t)__dune_user_syscall;
 }
 
-/* Every exception runs on IST1: ring-0 code keeps a red zone below rsp. */
+/* Every gate is an interrupt gate (IF off in handlers) on IST1, but #DF,
+ * which gets its own stack so a broken IST1 still ends in a report. */
 static void setup_idt(void)
 {
 	int i;
 
-	for (i = 0; i < 32; i++) {
-		uint64_t h = (uint64_t)__dune_trap_stubs + i * 16;
+	for (i = 0; i < IDT_ENTRIES; i++) {
+		uint64_t h = (uint64_t)__dune_trap_stubs + i * TRAP_STUB_SIZE;
 
-		idt[i].off0 = h & 0xffff;
-		idt[i].sel = 0x08;
-		idt[i].ist = 1;
-		idt[i].type = 0x8e;	/* present, DPL 0, interrupt gate */
-		idt[i].off1 = h >> 16 & 0xffff;
-		idt[i].off2 = h >> 32;
+		idt[i].low = h & 0xffff;
+		idt[i].selector = GD_KT;
+		idt[i].ist = i == T_DBLFLT ? 2 : 1;
+		idt[i].type = IDTD_P | IDTD_INTERRUPT_GATE;
+		idt[i].middle = h >> 16 & 0xffff;
+		idt[i].high = h >> 32;
+		idt[i].zero = 0;
 	}
 }
 
@@ -122,11 +158,17 @@ void dune_guest_boot(void)
 			 (uint64_t)__dune_syscall_vmmcall : (uint64_t)__dune_syscall_vmcall;
 
 	asm volatile("lgdt %0" : : "m"(gdtr));
+	__dune_load_segments();
 	asm volatile("lidt %0" : : "m"(idtr));
-	asm volatile("ltr %w0" : : "r"(SEL_TSS));
-	wrmsr(0xc0000081, (0x23ULL << 48) | (0x08ULL << 32));	/* STAR */
-	wrmsr(0xc0000082, entry);				/* LSTAR */
-	wrmsr(0xc0000084, 0x47700);	/* SFMASK: TF DF IF NT AC cleared */
+	asm volatile("ltr %w0" : : "r"(GD_TSS));
+	percpu->lstar_kernel = entry;
+	percpu->kfs = percpu->ufs = percpu->conf.fs_base;
+	/* SYSCALL: CS GD_KT, SS GD_KD; SYSRET: CS GD_UT, SS GD_UD (SDM Vol. 2B). */
+	wrmsr(MSR_STAR, ((uint64_t)(GD_UD - 8) << 48) | ((uint64_t)GD_KT << 32));
+	wrmsr(MSR_LSTAR, entry);
+	wrmsr(MSR_SFMASK, 0x47700);	/* TF DF IF NT AC cleared */
+	wrmsr(MSR_GS_BASE, (uint64_t)percpu);
+	wrmsr(MSR_KERNEL_GS_BASE, 0);
 }
 
 static long host_syscall(struct dune_regs *r)
@@ -201,18 +243,19 @@ static long host_special(struct dune_config *c, bool *done)
 	switch (r->rax) {
 	case SYS_arch_prctl:
 		switch (r->rdi) {
-		case ARCH_SET_FS:
-		case ARCH_SET_GS: {
+		case ARCH_SET_FS: {
 			long ret = host_syscall(r);
 
 			if (ret == 0)
-				*(r->rdi == ARCH_SET_FS ? &c->fs_base : &c->gs_base) = r->rsi;
+				c->fs_base = r->rsi;
 			return ret;
 		}
 		case ARCH_GET_FS:
+			return *(unsigned long *)r->rsi = c->fs_base, 0;
+		case ARCH_SET_GS:
 		case ARCH_GET_GS:
-			return *(unsigned long *)r->rsi =
-				r->rdi == ARCH_GET_FS ? c->fs_base : c->gs_base, 0;
+			/* In ring 0 the GS base is libdune's (the percpu area). */
+			return -EBUSY;
 		}
 		break;
 	case SYS_clone:
@@ -284,21 +327,19 @@ extern int __dune_enter(struct dune_config *conf, void *host_stack,
 
 static void *map_stack(size_t size);
 
-/* Map @len bytes at @p into the guest page tables now: the CPU itself uses
- * these (GDT, TSS, IST stack) and cannot take a page fault on them. */
-static int map_now(void *p, size_t len)
+static void percpu_free(struct dune_percpu *p)
 {
-	uintptr_t va;
-	int r;
-
-	for (va = (uintptr_t)p & ~(PGSIZE - 1); va < (uintptr_t)p + len; va += PGSIZE) {
-		r = dune_map_page(va, PTE_W | PTE_NX);
-		if (r)
-			return r;
-	}
-	return 0;
+	if (p->ist_stack)
+		munmap(p->ist_stack, IST_STACK_SIZE);
+	if (p->df_stack)
+		munmap(p->df_stack, DF_STACK_SIZE);
+	if (p->host_stack)
+		munmap(p->host_stack, HOST_STACK_SIZE);
+	munmap(p, sizeof(*p));
 }
 
+/* The CPU itself uses the GDT, TSS and trap stacks: they are mapped in the
+ * guest page tables now, as they cannot take a page fault. */
 static struct dune_percpu *percpu_alloc(void)
 {
 	struct dune_percpu *p = map_stack(sizeof(*p));
@@ -306,14 +347,13 @@ static struct dune_percpu *percpu_alloc(void)
 	if (!p)
 		return NULL;
 	p->ist_stack = map_stack(IST_STACK_SIZE);
+	p->df_stack = map_stack(DF_STACK_SIZE);
 	p->host_stack = map_stack(HOST_STACK_SIZE);
-	if (!p->ist_stack || !p->host_stack || map_now(p, sizeof(*p)) ||
-	    map_now(p->ist_stack, IST_STACK_SIZE)) {
-		if (p->ist_stack)
-			munmap(p->ist_stack, IST_STACK_SIZE);
-		if (p->host_stack)
-			munmap(p->host_stack, HOST_STACK_SIZE);
-		munmap(p, sizeof(*p));
+	if (!p->ist_stack || !p->df_stack || !p->host_stack ||
+	    dune_vm_map_mirror_range(p, sizeof(*p)) ||
+	    dune_vm_map_mirror_range(p->ist_stack, IST_STACK_SIZE) ||
+	    dune_vm_map_mirror_range(p->df_stack, DF_STACK_SIZE)) {
+		percpu_free(p);
 		return NULL;
 	}
 	setup_gdt(p);
@@ -326,8 +366,15 @@ int dune_enter(void)
 	unsigned long fs;
 	int r;
 
-	if (dune_fd < 0 || dune_pid != getpid())
+	if (dune_fd < 0)
 		return -EINVAL;
+	/* A forked child enters with the parent's libdune state: start over
+	 * for this process, as the original let a child just call dune_enter. */
+	if (dune_pid != getpid()) {
+		r = dune_init(true);
+		if (r)
+			return r;
+	}
 	if (percpu && percpu->conf.regs.rip)
 		return -EALREADY;	/* dune_enter from inside Dune mode */
 	if (!percpu) {
@@ -340,7 +387,7 @@ int dune_enter(void)
 	if (syscall(SYS_arch_prctl, ARCH_GET_FS, &fs))
 		return -errno;
 	c->fs_base = fs;
-	c->cr3 = dune_va_to_pa((uintptr_t)dune_pgroot);
+	c->cr3 = dune_va_to_pa(pgroot);
 	c->regs.rflags = 0x2;
 	r = __dune_enter(c, percpu->host_stack + HOST_STACK_SIZE, host_loop);
 	if (r) {
@@ -379,7 +426,10 @@ int dune_init(bool map_full)
 		goto fail;
 	}
 	setup_idt();
+	dune_trap_init();
 	r = dune_vm_init();
+	if (!r)
+		r = dune_vm_map_mirror_range(idt, sizeof(idt));
 	if (r)
 		goto fail;
 	dune_pid = getpid();

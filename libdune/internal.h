@@ -1,37 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libdune's internal interfaces between its files. */
 #ifndef DUNE_INTERNAL_H
 #define DUNE_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <dune/dune.h>
 
-/* x86-64 paging bits (SDM Vol. 3A, 4.5). */
-#define PTE_P		0x001ULL
-#define PTE_W		0x002ULL
-#define PTE_U		0x004ULL
-#define PTE_A		0x020ULL
-#define PTE_D		0x040ULL
-#define PTE_NX		(1ULL << 63)
-#define PTE_ADDR_MASK	0x000ffffffffff000ULL
-#define PGSIZE		4096UL
-
-struct dune_tf {
-	uint64_t rax, rbx, rcx, rdx, rbp, rsi, rdi;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-	uint64_t vector, err;
-	uint64_t rip, cs, rflags, rsp, ss;
-};
-
 extern int dune_fd;
 extern struct dune_info dune_info_cache;
 extern struct dune_layout dune_layout_cache;
-extern uint64_t *dune_pgroot;
 
+/* page.c: the page pool (@npages pages reserved, touched lazily). */
+int dune_page_init(size_t npages);
+
+/* vm.c: after DUNE_GET_LAYOUT: pool, pgroot, and the process's mappings
+ * mirrored into pgroot. */
 int dune_vm_init(void);
-int dune_map_page(uintptr_t va, uint64_t perm);
+/* Map the 4K page holding @va to its own guest-physical mirror in pgroot
+ * (demand paging of process memory); -EFAULT if it has none. */
+int dune_vm_map_mirror(uintptr_t va);
+/* Map [p, p + len) to its mirror now (memory the CPU itself uses: GDT,
+ * TSS, IDT, trap stacks, which must never take a page fault). */
+int dune_vm_map_mirror_range(const void *p, size_t len);
+
+/* util.c: end the process by @sig (its default action). */
+void dune_die_signal(int sig) __attribute__((noreturn));
+
+/* entry.c / trap.c */
 void dune_guest_boot(void);
-void dune_trap(struct dune_tf *tf);
+void dune_trap_init(void);
 long dune_hypercall_write(int fd, const void *buf, unsigned long len);
 
 #endif /* DUNE_INTERNAL_H */

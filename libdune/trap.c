@@ -1,113 +1,330 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Guest exception handling.  Built with -mgeneral-regs-only: the code it
- * interrupts owns the vector registers.
+ * Guest traps: the handlers a program registers (per vector, page faults,
+ * ring-3 system calls) and libdune's defaults: demand paging of process
+ * memory, copy-on-write, raw VMCALL/VMMCALL from either vendor's programs,
+ * and a Linux-like death (dump, then the signal Linux would have sent).
+ *
+ * Built with -mgeneral-regs-only: the entry saves the interrupted code's
+ * vector state, but this file must not need it before then.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 
 #include "internal.h"
+#include "../arch/x86_64/offsets.h"
 
-static inline uint64_t read_cr2(void)
+#define HIDDEN __attribute__((visibility("hidden")))
+
+/* XSAVE area size and mask for the trap entry (entry.S); a zero mask means
+ * FXSAVE (512 bytes).  Set by dune_trap_init(). */
+HIDDEN uint64_t dune_xsave_size = 512 + 64;
+HIDDEN uint32_t dune_xsave_mask_lo, dune_xsave_mask_hi;
+
+static uintptr_t read_cr2(void);
+
+static dune_intr_cb intr_cbs[IDT_ENTRIES];
+static dune_pgflt_cb pgflt_cb;
+static dune_syscall_cb syscall_cb;
+
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-	uint64_t v;
+	__asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			     : "a"(leaf), "c"(sub));
+}
 
-	asm volatile("mov %%cr2, %0" : "=r"(v));
+static inline uint64_t xgetbv0(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return lo | ((uint64_t)hi << 32);
+}
+
+/* In host mode, at dune_init: the guest's CR4.OSXSAVE and XCR0 are the
+ * host's (the module shares them), so what the host uses, the trap entry
+ * saves.  CPUID.(0DH,0).EBX is the XSAVE area size for the enabled XCR0
+ * features (SDM Vol. 1 13.2). */
+void dune_trap_init(void)
+{
+	uint32_t r[4];
+
+	cpuid(1, 0, r);
+	if (!(r[2] & (1U << 27))) {	/* OSXSAVE */
+		dune_xsave_mask_lo = dune_xsave_mask_hi = 0;
+		dune_xsave_size = 512 + 64;
+		return;
+	}
+	cpuid(0xd, 0, r);
+	dune_xsave_size = r[1] + 64;
+	dune_xsave_mask_lo = (uint32_t)xgetbv0() | 1;	/* never zero: x87 */
+	dune_xsave_mask_hi = xgetbv0() >> 32;
+}
+
+int dune_register_intr_handler(int vec, dune_intr_cb cb)
+{
+	if (vec < 0 || vec >= IDT_ENTRIES)
+		return -EINVAL;
+	__atomic_store_n(&intr_cbs[vec], cb, __ATOMIC_RELEASE);
+	return 0;
+}
+
+int dune_register_signal_handler(int signum, dune_intr_cb cb)
+{
+	if (signum < 1 || DUNE_SIGNAL_INTR_BASE + signum >= IDT_ENTRIES)
+		return -EINVAL;
+	return dune_register_intr_handler(DUNE_SIGNAL_INTR_BASE + signum, cb);
+}
+
+void dune_register_pgflt_handler(dune_pgflt_cb cb)
+{
+	__atomic_store_n(&pgflt_cb, cb, __ATOMIC_RELEASE);
+}
+
+void dune_register_syscall_handler(dune_syscall_cb cb)
+{
+	__atomic_store_n(&syscall_cb, cb, __ATOMIC_RELEASE);
+}
+
+/* A system call from guest ring 0 (SYSCALL -> the hypercall), no libc. */
+static long guest_syscall6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ __volatile__("syscall" : "=a"(ret)
+			     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+void dune_passthrough_syscall(struct dune_tf *tf)
+{
+	tf->rax = guest_syscall6(tf->rax, ARG0(tf), ARG1(tf), ARG2(tf), ARG3(tf),
+				 ARG4(tf), ARG5(tf));
+}
+
+/* The ring-0 and ring-3 FS bases, for ring-0 handlers (entry.S keeps them
+ * in the percpu area the GS base points at). */
+unsigned long dune_get_user_fs(void)
+{
+	unsigned long v;
+
+	__asm__ __volatile__("mov %%gs:%c1, %0" : "=r"(v) : "i"(PC_UFS));
 	return v;
 }
 
-/* A raw system call from guest ring 0 (the SYSCALL path, no libc). */
-static long guest_syscall3(long nr, long a, long b, long c)
+void dune_set_user_fs(unsigned long fs_base)
 {
-	long ret;
-
-	asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c)
-		     : "rcx", "r11", "memory");
-	return ret;
+	__asm__ __volatile__("mov %0, %%gs:%c1" : : "r"(fs_base), "i"(PC_UFS) : "memory");
 }
 
-static long guest_syscall4(long nr, long a, long b, long c, long d)
+static bool page_mapped(const void *va)
 {
-	register long r10 asm("r10") = d;
-	long ret;
+	ptent_t *pte;
 
-	asm volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-		     : "rcx", "r11", "memory");
-	return ret;
+	return pgroot && dune_vm_lookup(pgroot, (void *)va, CREATE_NONE, &pte) == 0 &&
+	       (*pte & PTE_P);
 }
 
-static void say(const char *s)
+static void dump_stack(const struct dune_tf *tf)
 {
-	unsigned long n = 0;
-
-	while (s[n])
-		n++;
-	guest_syscall3(SYS_write, 2, (long)s, n);
-}
-
-static void say_hex(uint64_t v)
-{
-	char buf[19] = "0x";
+	const uint64_t *sp = (const uint64_t *)tf->rsp;
 	int i;
 
-	for (i = 0; i < 16; i++)
-		buf[2 + i] = "0123456789abcdef"[(v >> (60 - 4 * i)) & 0xf];
-	buf[18] = 0;
-	say(buf);
+	for (i = 0; i < 8; i++) {
+		if (!page_mapped(&sp[i]))
+			break;
+		dune_printf("dune: RSP%+-4d 0x%016lx\n", i * 8, (unsigned long)sp[i]);
+	}
 }
 
-/* Demand paging: a not-present fault on a process address maps it (the
- * nested page table still enforces the process's own permissions). */
-static int handle_page_fault(struct dune_tf *tf)
+void dune_dump_trap_frame(struct dune_tf *tf)
 {
-	uint64_t va = read_cr2();
-
-	if (tf->err & 1)	/* protection violation, not a missing page */
-		return -1;
-	return dune_map_page(va, PTE_W);
+	dune_printf("dune: --- trap frame ---\n");
+	dune_printf("dune: RIP 0x%016lx CS 0x%02x SS 0x%02x\n", (unsigned long)tf->rip,
+		    tf->cs, tf->ss);
+	dune_printf("dune: ERR 0x%08x RFLAGS 0x%08lx\n", tf->err, (unsigned long)tf->rflags);
+	dune_printf("dune: RAX 0x%016lx RCX 0x%016lx\n", (unsigned long)tf->rax,
+		    (unsigned long)tf->rcx);
+	dune_printf("dune: RDX 0x%016lx RBX 0x%016lx\n", (unsigned long)tf->rdx,
+		    (unsigned long)tf->rbx);
+	dune_printf("dune: RSP 0x%016lx RBP 0x%016lx\n", (unsigned long)tf->rsp,
+		    (unsigned long)tf->rbp);
+	dune_printf("dune: RSI 0x%016lx RDI 0x%016lx\n", (unsigned long)tf->rsi,
+		    (unsigned long)tf->rdi);
+	dune_printf("dune: R8  0x%016lx R9  0x%016lx\n", (unsigned long)tf->r8,
+		    (unsigned long)tf->r9);
+	dune_printf("dune: R10 0x%016lx R11 0x%016lx\n", (unsigned long)tf->r10,
+		    (unsigned long)tf->r11);
+	dune_printf("dune: R12 0x%016lx R13 0x%016lx\n", (unsigned long)tf->r12,
+		    (unsigned long)tf->r13);
+	dune_printf("dune: R14 0x%016lx R15 0x%016lx\n", (unsigned long)tf->r14,
+		    (unsigned long)tf->r15);
+	dump_stack(tf);
 }
 
-/* Linux's signal for an unhandled exception in user mode. */
-static int trap_signal(uint64_t vector)
+/* Linux's signal for the same exception in user mode. */
+static int trap_signal(int vector)
 {
 	switch (vector) {
-	case 0: case 16: case 19:
-		return 8;	/* SIGFPE */
-	case 1: case 3:
-		return 5;	/* SIGTRAP */
-	case 6:
-		return 4;	/* SIGILL */
-	case 17:
-		return 7;	/* SIGBUS */
+	case T_DIVIDE: case T_FPERR: case T_SIMDERR:
+		return SIGFPE;
+	case T_DEBUG: case T_BRKPT:
+		return SIGTRAP;
+	case T_ILLOP:
+		return SIGILL;
+	case T_ALIGN:
+		return SIGBUS;
 	default:
-		return 11;	/* SIGSEGV */
+		return SIGSEGV;
 	}
 }
 
-/* End the process by that signal, with its default action. */
-static void die_by_signal(int sig)
+static void __attribute__((noreturn)) fatal(int num, struct dune_tf *tf, const char *what)
 {
-	struct { unsigned long handler, flags, restorer, mask; } sa = { 0, 0, 0, 0 };
-
-	guest_syscall4(SYS_rt_sigaction, sig, (long)&sa, 0, 8);
-	guest_syscall3(SYS_kill, guest_syscall3(SYS_getpid, 0, 0, 0), sig, 0);
-	guest_syscall3(SYS_exit_group, 128 + sig, 0, 0);
+	dune_printf("dune: %s: vector %d err 0x%x rip 0x%lx", what, num, tf->err,
+		    (unsigned long)tf->rip);
+	if (num == T_PGFLT)
+		dune_printf(" cr2 0x%lx", read_cr2());
+	dune_printf("\n");
+	dune_dump_trap_frame(tf);
+	dune_die_signal(trap_signal(num));
 }
 
-void dune_trap(struct dune_tf *tf)
+/* Called by entry.S when every nested trap frame is in use. */
+void dune_trap_overflow(struct dune_tf *tf)
 {
-	if (tf->vector == 14 && handle_page_fault(tf) == 0)
+	dune_printf("dune: trap stack exhausted (a fault in every nested handler)\n");
+	(void)tf;
+	dune_die_signal(SIGSEGV);
+}
+
+static uintptr_t read_cr2(void)
+{
+	uintptr_t v;
+
+	__asm__ __volatile__("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+/*
+ * Page faults nobody registered a handler for: process memory that is not
+ * in the guest page tables yet is mapped to its mirror on first touch from
+ * ring 0 (the nested page tables still enforce the process's own
+ * permissions); a write to a copy-on-write page copies it.  Anything else
+ * is the program's bug.
+ */
+static void default_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
+{
+	ptent_t *pte;
+
+	if (!(fec & (FEC_P | FEC_U | FEC_RSV)) && dune_vm_map_mirror(addr) == 0)
 		return;
-	say("dune: unhandled exception ");
-	say_hex(tf->vector);
-	say(" err ");
-	say_hex(tf->err);
-	say(" rip ");
-	say_hex(tf->rip);
-	if (tf->vector == 14) {
-		say(" cr2 ");
-		say_hex(read_cr2());
+	if ((fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W) &&
+	    dune_vm_lookup(pgroot, (void *)addr, CREATE_NONE, &pte) == 0 && (*pte & PTE_COW)) {
+		dune_vm_default_pgflt_handler(addr, fec);
+		return;
 	}
-	say("\n");
-	die_by_signal(trap_signal(tf->vector));
+	fatal(T_PGFLT, tf, fec & FEC_U ? "unhandled page fault in ring 3" :
+					 "unhandled page fault");
+}
+
+static bool is_hypercall(const uint8_t *p)
+{
+	return p[0] == 0x0f && p[1] == 0x01 && (p[2] == 0xc1 || p[2] == 0xd9);
+}
+
+/*
+ * A raw VMCALL on AMD or VMMCALL on Intel is #UD (SDM Vol. 2B VMCALL; APM
+ * Vol. 3 VMMCALL): programs written for one vendor still work on the other
+ * by running the hypercall with this vendor's instruction.  Its ABI is the
+ * system call's (rax, rdi, rsi, rdx, r10, r8, r9).  Ring 0 only; calls that
+ * need the caller's own frame (clone family, rt_sigreturn) cannot be
+ * emulated from a handler and fail with ENOSYS.
+ */
+static bool emulate_hypercall(struct dune_tf *tf)
+{
+	if ((tf->cs & 3) || !page_mapped((void *)tf->rip) ||
+	    !page_mapped((void *)(tf->rip + 2)) || !is_hypercall((const uint8_t *)tf->rip))
+		return false;
+	switch (tf->rax) {
+	case SYS_clone: case SYS_clone3: case SYS_fork: case SYS_vfork:
+	case SYS_rt_sigreturn:
+		tf->rax = -ENOSYS;
+		break;
+	default:
+		tf->rax = guest_syscall6(tf->rax, tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8,
+					 tf->r9);
+	}
+	tf->rip += 3;
+	return true;
+}
+
+static sighandler_t sig_cbs[IDT_ENTRIES - DUNE_SIGNAL_INTR_BASE];
+
+/* As signal(), and the same handler for the signal's guest vector. */
+sighandler_t dune_signal(int sig, sighandler_t cb)
+{
+	if (sig < 1 || DUNE_SIGNAL_INTR_BASE + sig >= IDT_ENTRIES) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	if (signal(sig, cb) == SIG_ERR)
+		return SIG_ERR;
+	__atomic_store_n(&sig_cbs[sig], cb, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Entry point from entry.S for every vector. */
+void dune_trap_handler(int num, struct dune_tf *tf)
+{
+	dune_intr_cb cb = __atomic_load_n(&intr_cbs[num], __ATOMIC_ACQUIRE);
+	dune_pgflt_cb pf;
+
+	if (cb) {
+		cb(tf);
+		return;
+	}
+	if (num >= DUNE_SIGNAL_INTR_BASE) {
+		sighandler_t s = __atomic_load_n(&sig_cbs[num - DUNE_SIGNAL_INTR_BASE],
+						 __ATOMIC_ACQUIRE);
+
+		if (s && s != SIG_IGN && s != SIG_DFL)
+			s(num - DUNE_SIGNAL_INTR_BASE);
+		return;
+	}
+	switch (num) {
+	case T_PGFLT:
+		pf = __atomic_load_n(&pgflt_cb, __ATOMIC_ACQUIRE);
+		if (pf)
+			pf(read_cr2(), tf->err, tf);
+		else
+			default_pgflt(read_cr2(), tf->err, tf);
+		return;
+	case T_ILLOP:
+		if (emulate_hypercall(tf))
+			return;
+		break;
+	}
+	fatal(num, tf, num < 32 ? "unhandled exception" : "unhandled interrupt");
+}
+
+/* Entry point from entry.S for SYSCALL in ring 3. */
+void dune_syscall_handler(struct dune_tf *tf)
+{
+	dune_syscall_cb cb = __atomic_load_n(&syscall_cb, __ATOMIC_ACQUIRE);
+
+	if (cb) {
+		cb(tf);
+		return;
+	}
+	dune_printf("dune: system call %ld from ring 3 and no handler registered\n",
+		    (long)tf->rax);
+	dune_dump_trap_frame(tf);
+	dune_die_signal(SIGSYS);
 }

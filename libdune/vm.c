@@ -1,121 +1,1064 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The guest page tables (guest-virtual -> guest-physical, standard x86-64
- * 4-level format) mirroring the process's mappings.  Page-table pages come
- * from a pool that is itself mapped, so guest code can edit them.
+ * Guest page tables: x86-64 4-level paging (SDM Vol. 3A 4.5, APM Vol. 2
+ * 5.3), guest-virtual -> guest-physical.  Level 3 is the PML4, level 0 the
+ * page table; a 1 GiB leaf lives at level 2 and a 2 MiB leaf at level 1
+ * (PTE_PS).  Page-table pages come from the page pool (page.c), are
+ * reached through dune_pa_to_va() and are mapped in pgroot, so this code
+ * runs the same in host mode and in guest ring 0, trap handlers included.
+ *
+ * Entries that are not tables:
+ *  - a leaf is a mapping, present or not: a PERM_NONE mapping keeps its
+ *    address with PTE_P clear (and PTE_NX, so it is never 0), so that
+ *    dune_vm_mprotect() can make it accessible again, as in the original;
+ *  - a 4K leaf with PTE_PAGEREF holds one reference on the pool page it
+ *    maps (dune_vm_map_pages(), dune_vm_insert_page(), a copy-on-write
+ *    copy); unmapping it drops that reference.  dune_vm_map_phys() takes
+ *    none, so mapping the pool itself (as dune_vm_init() does) is harmless.
+ *
+ * Locking: one recursive lock around every edit.  Recursive because a
+ * dune_vm_page_walk() callback may call back into this file, and because
+ * a page fault taken while it is held (it must not happen: everything
+ * touched here is mapped) would otherwise deadlock in the fault handler.
+ * TLB flushes are local only (no shootdown), as in the original.
  */
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "internal.h"
 #include "../kmod/common/layout.h"
 
-#define PT_POOL_PAGES	2048	/* 8 MiB: maps far more than a test needs */
+/* Software bit: ignored by the CPU in every paging-structure entry (SDM
+ * Vol. 3A Tables 4-15..4-20, bits 58:52; APM Vol. 2 5.4.1 "available"). */
+#define PTE_PAGEREF	(UINT64(1) << 52)
 
-uint64_t *dune_pgroot;
-static uint8_t *pt_pool;
-static unsigned long pt_next;
-static pthread_mutex_t pt_lock = PTHREAD_MUTEX_INITIALIZER;
+#define VA_BITS		48
+#define VA_MASK		((UINT64(1) << VA_BITS) - 1)
+#define PA_LIMIT	(UINT64(1) << 52)	/* MAXPHYADDR is at most 52 */
+#define PERM_BIGS	(PERM_BIG | PERM_BIG_1GB)
 
-uint64_t dune_va_to_pa(uintptr_t va)
+ptent_t *pgroot;
+uintptr_t phys_limit;
+uintptr_t mmap_base;
+uintptr_t stack_base;
+
+static pthread_mutex_t vm_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+/* ------------------------------------------------------ address spaces */
+
+uintptr_t dune_va_to_pa(const void *ptr)
 {
-	return dune_hva_to_gpa(&dune_layout_cache, va);
+	return dune_hva_to_gpa(&dune_layout_cache, (uintptr_t)ptr);
 }
 
-static uint64_t *pt_alloc(void)
+uintptr_t dune_pa_to_va(physaddr_t pa)
 {
-	uint64_t *pt;
+	uintptr_t va = dune_gpa_to_hva(&dune_layout_cache, pa);
 
-	if (pt_next >= PT_POOL_PAGES)
-		return NULL;
-	pt = (uint64_t *)(pt_pool + pt_next++ * PGSIZE);
-	memset(pt, 0, PGSIZE);
-	return pt;
+	/* layout.c says "nowhere" with 0, which is also GPA 0's own address. */
+	if (!va && (pa || !dune_layout_cache.base_limit))
+		return ~0UL;
+	return va;
 }
 
-/* The pool lies in one layout window, so it is contiguous in GPA too. */
-static uint64_t *pt_from_pte(uint64_t pte)
+/* Unlike the original (plain arithmetic), ~0 outside the window. */
+uintptr_t dune_mmap_addr_to_pa(const void *ptr)
 {
-	uint64_t off = (pte & PTE_ADDR_MASK) - dune_va_to_pa((uintptr_t)pt_pool);
+	const struct dune_layout *l = &dune_layout_cache;
+	uintptr_t off = (uintptr_t)ptr - l->mmap_base;
 
-	return off < PT_POOL_PAGES * PGSIZE ? (uint64_t *)(pt_pool + off) : NULL;
+	return off < l->map_size ? l->gpa_map_base + off : ~0UL;
 }
 
-int dune_map_page(uintptr_t va, uint64_t perm)
+uintptr_t dune_stack_addr_to_pa(const void *ptr)
 {
-	uint64_t pa = dune_va_to_pa(va & ~(PGSIZE - 1));
-	uint64_t *pt = dune_pgroot;
-	int level, r = 0;
+	const struct dune_layout *l = &dune_layout_cache;
+	uintptr_t off = (uintptr_t)ptr - l->stack_base;
 
-	if (pa == ~0ULL)
-		return -EFAULT;
-	pthread_mutex_lock(&pt_lock);
-	for (level = 3; level > 0; level--) {
-		uint64_t *e = &pt[(va >> (12 + 9 * level)) & 511];
+	return off < l->stack_size ? l->gpa_stack_base + off : ~0UL;
+}
 
-		if (!(*e & PTE_P)) {
-			uint64_t *next = pt_alloc();
+/* ------------------------------------------------------------ entries */
 
-			if (!next) {
-				r = -ENOMEM;
-				goto out;
-			}
-			*e = dune_va_to_pa((uintptr_t)next) | PTE_P | PTE_W | PTE_U;
-			pt = next;
-		} else {
-			pt = pt_from_pte(*e);
-			if (!pt) {
-				r = -EFAULT;
-				goto out;
-			}
-		}
+static inline uintptr_t level_size(int level)
+{
+	return UINT64(1) << PDSHIFT(level);
+}
+
+/* PS is reserved in a PML4E (SDM Vol. 3A Table 4-14): never a leaf. */
+static inline bool is_leaf(ptent_t e, int level)
+{
+	return level ? level < 3 && (e & PTE_PS) : e != 0;
+}
+
+static inline bool is_table(ptent_t e, int level)
+{
+	return level && (e & PTE_P) && (level == 3 || !(e & PTE_PS));
+}
+
+/* Bits 12..(shift-1) of a big leaf are PAT and reserved, not address. */
+static inline physaddr_t leaf_pa(ptent_t e, int level)
+{
+	return PTE_ADDR(e) & ~(level_size(level) - 1);
+}
+
+static inline ptent_t *table_of(ptent_t e)
+{
+	return (ptent_t *)dune_pa_to_va(PTE_ADDR(e));
+}
+
+/* Non-leaf entries allow everything: the leaf alone sets the rights (the
+ * CPU combines all levels, SDM Vol. 3A 4.6.1). */
+static inline ptent_t table_pte(ptent_t *t)
+{
+	return dune_va_to_pa(t) | PTE_DEF_FLAGS;
+}
+
+static ptent_t *table_alloc(void)
+{
+	struct page *pg = dune_page_alloc();
+
+	return pg ? dune_page2va(pg) : NULL;
+}
+
+/* The page of a table, or NULL for one not from the pool (a caller's root). */
+static struct page *table_page(ptent_t *t)
+{
+	physaddr_t pa = dune_va_to_pa(t);
+
+	return dune_page_isfrompool(pa) ? dune_pa2page(pa) : NULL;
+}
+
+static void leaf_put(ptent_t e, int level)
+{
+	if (!level && (e & PTE_PAGEREF) && dune_page_isfrompool(PTE_ADDR(e)))
+		dune_page_put(dune_pa2page(PTE_ADDR(e)));
+}
+
+static bool table_empty(const ptent_t *t)
+{
+	int i;
+
+	for (i = 0; i < NPTENTRIES; i++)
+		if (t[i])
+			return false;
+	return true;
+}
+
+/*
+ * Free table @t of @level, its subtables and the references of its leaves.
+ * Table pages go to @dead when given (freed after the TLB flush, so the
+ * CPU's paging-structure caches never point at a reused page: SDM Vol. 3A
+ * 4.10.4.1), else at once.
+ */
+static void tree_free(ptent_t *t, int level, struct page_head *dead)
+{
+	struct page *pg;
+	int i;
+
+	for (i = 0; i < NPTENTRIES; i++) {
+		if (is_table(t[i], level))
+			tree_free(table_of(t[i]), level - 1, dead);
+		else
+			leaf_put(t[i], level);
 	}
-	pt[(va >> 12) & 511] = pa | perm | PTE_P;
-out:
-	pthread_mutex_unlock(&pt_lock);
+	pg = table_page(t);
+	if (!pg)
+		return;
+	if (dead)
+		SLIST_INSERT_HEAD(dead, pg, link);
+	else
+		dune_page_put(pg);
+}
+
+/*
+ * Replace big leaf *@pte of @level by a table of 512 leaves one level down
+ * mapping the same memory with the same attributes (the PAT bit moves from
+ * bit 12 to bit 7 for 4K entries, SDM Vol. 3A 4.9.2).  The caller flushes.
+ */
+static int split_leaf(ptent_t *pte, int level)
+{
+	ptent_t e = *pte, flags = PTE_FLAGS(e), *t;
+	physaddr_t pa = leaf_pa(e, level);
+	uintptr_t step = level_size(level - 1);
+	int i;
+
+	t = table_alloc();
+	if (!t)
+		return -ENOMEM;
+	if (level == 1) {
+		flags &= ~(ptent_t)PTE_PS;
+		if (e & PTE_PAT_PS)
+			flags |= PTE_PAT;
+	} else {
+		flags |= e & PTE_PAT_PS;
+	}
+	for (i = 0; i < NPTENTRIES; i++)
+		t[i] = (pa + i * step) | flags;
+	__atomic_store_n(pte, table_pte(t), __ATOMIC_RELEASE);
+	return 0;
+}
+
+static inline bool in_ring0(void)
+{
+	uint16_t cs;
+
+	__asm__ __volatile__("mov %%cs, %0" : "=r"(cs));
+	return !(cs & 3);
+}
+
+/* MOV to CR3 and INVLPG fault outside ring 0 (host mode, unit tests),
+ * where there is no guest TLB to flush anyway. */
+static void flush_tlb(void)
+{
+	if (in_ring0())
+		dune_flush_tlb();
+}
+
+static void flush_tlb_one(uintptr_t va)
+{
+	if (in_ring0())
+		dune_flush_tlb_one(va);
+}
+
+static inline void *canonical(uintptr_t va)
+{
+	return (void *)(uintptr_t)((int64_t)(va << (64 - VA_BITS)) >> (64 - VA_BITS));
+}
+
+/* --------------------------------------------------------------- walks */
+
+/*
+ * A walk visits [start, end] (inclusive, 48-bit addresses).  With
+ * create >= 0 it builds tables down to level @create and calls @fn on each
+ * slot there, emptied first (map semantics: replace what was there).
+ * With create < 0 it calls @fn on each existing leaf; WALK_SPLIT first
+ * splits big leaves the range only partly covers, WALK_PRUNE frees tables
+ * left empty.
+ */
+enum { WALK_SPLIT = 1, WALK_PRUNE = 2 };
+
+struct walk {
+	uintptr_t start, end;
+	int create;
+	unsigned int flags;
+	bool flush;
+	struct page_head dead;
+	int (*fn)(struct walk *w, ptent_t *pte, int level, uintptr_t va);
+};
+
+static int walk_table(struct walk *w, ptent_t *t, int level, uintptr_t base);
+
+static void slot_clear(struct walk *w, ptent_t *pte, int level)
+{
+	if (is_table(*pte, level))
+		tree_free(table_of(*pte), level - 1, &w->dead);
+	else
+		leaf_put(*pte, level);
+	*pte = 0;
+	w->flush = true;
+}
+
+static void prune(struct walk *w, ptent_t *pte, int level)
+{
+	ptent_t *t;
+
+	if (!(w->flags & WALK_PRUNE) || !is_table(*pte, level))
+		return;
+	t = table_of(*pte);
+	if (!table_empty(t))
+		return;
+	*pte = 0;
+	w->flush = true;
+	if (table_page(t))
+		SLIST_INSERT_HEAD(&w->dead, table_page(t), link);
+}
+
+static int walk_entry(struct walk *w, ptent_t *pte, int level, uintptr_t va)
+{
+	bool whole = va >= w->start && va + level_size(level) - 1 <= w->end;
+	ptent_t *t;
+	int r;
+
+	if (level == w->create) {
+		if (*pte)
+			slot_clear(w, pte, level);
+		return w->fn(w, pte, level, va);
+	}
+	if (is_leaf(*pte, level)) {
+		if (!level || (w->create < 0 && (whole || !(w->flags & WALK_SPLIT))))
+			return w->create < 0 ? w->fn(w, pte, level, va) : 0;
+		r = split_leaf(pte, level);
+		if (r)
+			return r;
+		w->flush = true;
+	} else if (!is_table(*pte, level)) {
+		if (w->create < 0)
+			return 0;
+		t = table_alloc();
+		if (!t)
+			return -ENOMEM;
+		*pte = table_pte(t);
+	}
+	r = walk_table(w, table_of(*pte), level - 1, va);
+	prune(w, pte, level);
 	return r;
 }
 
-/* Mirror every mapping of /proc/self/maps that has a guest-physical home. */
-static int map_procmaps(void)
+static int walk_table(struct walk *w, ptent_t *t, int level, uintptr_t base)
 {
-	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512], perms[8];
-	unsigned long start, end, va;
+	uintptr_t lo = w->start > base ? w->start : base;
+	uintptr_t top = base + level_size(level) * NPTENTRIES - 1;
+	uintptr_t hi = w->end < top ? w->end : top;
+	unsigned int i;
+	int r;
+
+	for (i = PDX(level, lo); i <= PDX(level, hi); i++) {
+		r = walk_entry(w, &t[i], level, base + i * level_size(level));
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Walk [start, end] of @root; the caller holds vm_lock, then calls
+ * walk_done().  A range over the whole space wraps to all 2^48 bytes. */
+static int walk_range(ptent_t *root, struct walk *w, uintptr_t start, uintptr_t end)
+{
+	uintptr_t s = start & VA_MASK, e = end & VA_MASK;
+	int r;
+
+	w->flush = false;
+	SLIST_INIT(&w->dead);
+	if (end - start >= VA_MASK) {
+		s = 0;
+		e = VA_MASK;
+	}
+	w->start = s;
+	w->end = e < s ? VA_MASK : e;
+	r = walk_table(w, root, 3, 0);
+	if (!r && e < s) {
+		w->start = 0;
+		w->end = e;
+		r = walk_table(w, root, 3, 0);
+	}
+	return r;
+}
+
+static void walk_done(struct walk *w)
+{
+	struct page *pg;
+
+	if (w->flush)
+		flush_tlb();
+	while ((pg = SLIST_FIRST(&w->dead))) {
+		SLIST_REMOVE_HEAD(&w->dead, link);
+		dune_page_put(pg);
+	}
+}
+
+/* [va, va + len) as an inclusive page range; false if empty or wrapping. */
+static bool page_range(const void *va, size_t len, uintptr_t *start, uintptr_t *end)
+{
+	uintptr_t s = (uintptr_t)va;
+
+	if (!len || s + len - 1 < s)
+		return false;
+	*start = PGADDR(s);
+	*end = s + len - 1;
+	return true;
+}
+
+/* ------------------------------------------------------------- lookups */
+
+static int lookup(ptent_t *root, uintptr_t va, int create, ptent_t **out, int *out_level)
+{
+	int target = create == CREATE_NONE ? 0 : create - 1, level;
+	ptent_t *t = root, *pte, *next;
+
+	for (level = 3; level > target; level--) {
+		pte = &t[PDX(level, va)];
+		if (is_leaf(*pte, level))
+			goto found;
+		if (!is_table(*pte, level)) {
+			if (create == CREATE_NONE)
+				return -ENOENT;
+			next = table_alloc();
+			if (!next)
+				return -ENOMEM;
+			*pte = table_pte(next);
+		}
+		t = table_of(*pte);
+	}
+	pte = &t[PDX(level, va)];
+found:
+	*out = pte;
+	if (out_level)
+		*out_level = level;
+	return 0;
+}
+
+/**
+ * dune_vm_lookup() - the entry mapping @va.
+ * @create: CREATE_NONE: -ENOENT when a table on the way is missing;
+ *	    CREATE_NORMAL, CREATE_BIG, CREATE_BIG_1GB: missing tables are
+ *	    built down to the 4K, 2M or 1G level, whose slot is returned.
+ * A big leaf met on the way is returned instead, as in the original.
+ * Returns 0, -ENOENT, -ENOMEM or -EINVAL (bad @create).
+ */
+int dune_vm_lookup(ptent_t *root, void *va, int create, ptent_t **pte_out)
+{
+	int r;
+
+	if (create < CREATE_NONE || create > CREATE_BIG_1GB)
+		return -EINVAL;
+	pthread_mutex_lock(&vm_lock);
+	r = lookup(root, (uintptr_t)va, create, pte_out, NULL);
+	pthread_mutex_unlock(&vm_lock);
+	return r;
+}
+
+/* The pool page mapped at @va (no reference taken), or NULL. */
+struct page *dune_vm_lookup_page(ptent_t *root, void *va)
+{
+	struct page *pg = NULL;
+	physaddr_t pa;
+	ptent_t *pte;
+	int level;
+
+	pthread_mutex_lock(&vm_lock);
+	if (!lookup(root, (uintptr_t)va, CREATE_NONE, &pte, &level) && is_leaf(*pte, level)) {
+		pa = leaf_pa(*pte, level) + ((uintptr_t)va & (level_size(level) - 1));
+		if (dune_page_isfrompool(pa))
+			pg = dune_pa2page(pa);
+	}
+	pthread_mutex_unlock(&vm_lock);
+	return pg;
+}
+
+/* --------------------------------------------------------- permissions */
+
+/* PERM_USR1..3 are a 2-bit value (USR3 == USR1 | USR2), not three flags. */
+static ptent_t perm_to_pte(int perm)
+{
+	static const ptent_t usr[4] = { 0, PTE_USR1, PTE_USR2, PTE_USR3 };
+	ptent_t pte = 0;
+
+	if (perm & PERM_R)
+		pte |= PTE_P;
+	if ((perm & PERM_W) && !(perm & PERM_COW))
+		pte |= PTE_W;
+	if (!(perm & PERM_X))
+		pte |= PTE_NX;
+	if (perm & PERM_U)
+		pte |= PTE_U;
+	if (perm & PERM_UC)
+		pte |= PTE_PCD;
+	if (perm & PERM_COW)
+		pte |= PTE_COW;
+	return pte | usr[(perm & PERM_USR3) / PERM_USR1];
+}
+
+/* As the original mprotect: no R means no access, and W without R is an
+ * error. */
+static int perm_normalize(int *perm)
+{
+	if ((*perm & PERM_BIGS) == PERM_BIGS)
+		return -EINVAL;
+	if (!(*perm & PERM_R)) {
+		if (*perm & PERM_W)
+			return -EINVAL;
+		*perm &= PERM_BIGS;
+	}
+	return 0;
+}
+
+struct prot_walk {
+	struct walk w;
+	ptent_t flags;
+};
+
+static int mprotect_fn(struct walk *w, ptent_t *pte, int level, uintptr_t va)
+{
+	ptent_t e = *pte, keep = PTE_ADDR(e) | (e & (PTE_A | PTE_D | PTE_PAGEREF));
+
+	/* Bit 7 is PS in a big leaf and PAT in a 4K one: keep it either way. */
+	keep |= e & PTE_PS;
+	*pte = keep | ((struct prot_walk *)w)->flags;
+	w->flush = true;
+	return 0;
+}
+
+/**
+ * dune_vm_mprotect() - set the permissions of the mappings in [va, va+len).
+ * Unmapped parts are skipped; a big page the range covers only in part is
+ * split first.  A, D and the page size are kept.  PERM_COW makes the pages
+ * read-only.  Returns 0, -EINVAL (W without R) or -ENOMEM (a split).
+ */
+int dune_vm_mprotect(ptent_t *root, void *va, size_t len, int perm)
+{
+	struct prot_walk p = { .w = { .create = -1, .flags = WALK_SPLIT, .fn = mprotect_fn } };
+	uintptr_t start, end;
+	int r = perm_normalize(&perm);
+
+	if (r || !page_range(va, len, &start, &end))
+		return r;
+	p.flags = perm_to_pte(perm & ~PERM_BIGS);
+	pthread_mutex_lock(&vm_lock);
+	r = walk_range(root, &p.w, start, end);
+	walk_done(&p.w);
+	pthread_mutex_unlock(&vm_lock);
+	return r;
+}
+
+/* ------------------------------------------------------------- mapping */
+
+static int unmap_fn(struct walk *w, ptent_t *pte, int level, uintptr_t va)
+{
+	leaf_put(*pte, level);
+	*pte = 0;
+	w->flush = true;
+	return 0;
+}
+
+static void unmap_locked(ptent_t *root, uintptr_t start, uintptr_t end)
+{
+	struct walk w = { .create = -1, .flags = WALK_SPLIT | WALK_PRUNE, .fn = unmap_fn };
+
+	/* Only a split can fail (-ENOMEM): that big page stays mapped. */
+	walk_range(root, &w, start, end);
+	walk_done(&w);
+}
+
+/**
+ * dune_vm_unmap() - remove the mappings in [va, va + len): the references
+ * of pool pages mapped by dune_vm_map_pages()/insert_page() are dropped,
+ * big pages the range covers in part are split, tables left empty freed.
+ */
+void dune_vm_unmap(ptent_t *root, void *va, size_t len)
+{
+	uintptr_t start, end;
+
+	if (!page_range(va, len, &start, &end))
+		return;
+	pthread_mutex_lock(&vm_lock);
+	unmap_locked(root, start, end);
+	pthread_mutex_unlock(&vm_lock);
+}
+
+struct map_walk {
+	struct walk w;
+	ptent_t flags;
+	uintptr_t va;		/* first leaf's address (48-bit) */
+	physaddr_t pa;		/* what it maps */
+	struct page *pg;	/* dune_vm_insert_page(): its reference */
+};
+
+static int map_phys_fn(struct walk *w, ptent_t *pte, int level, uintptr_t va)
+{
+	struct map_walk *m = (struct map_walk *)w;
+
+	*pte = (m->pa + (va - m->va)) | m->flags | (level ? PTE_PS : 0);
+	return 0;
+}
+
+static int map_pages_fn(struct walk *w, ptent_t *pte, int level, uintptr_t va)
+{
+	struct map_walk *m = (struct map_walk *)w;
+	struct page *pg = m->pg;
+
+	if (pg)
+		m->pg = NULL;	/* insert_page: the caller's reference, once */
+	else
+		pg = dune_page_alloc();
+	if (!pg)
+		return -ENOMEM;
+	*pte = dune_page2pa(pg) | m->flags | PTE_PAGEREF;
+	return 0;
+}
+
+/*
+ * Map [start, end] with leaves of @m->w.create's level: what was there is
+ * replaced.  On failure (-ENOMEM) the whole range is left unmapped, so no
+ * table or page is lost.
+ */
+static int map_range(ptent_t *root, struct map_walk *m, uintptr_t start, uintptr_t end)
+{
+	int r;
+
+	pthread_mutex_lock(&vm_lock);
+	r = walk_range(root, &m->w, start, end);
+	walk_done(&m->w);
+	if (r)
+		unmap_locked(root, start, end);
+	pthread_mutex_unlock(&vm_lock);
+	return r;
+}
+
+/* A create walk cannot restart at 0 halfway: the range must not wrap. */
+static bool range_ok(uintptr_t start, uintptr_t end)
+{
+	return (start & VA_MASK) <= (end & VA_MASK) && end - start <= VA_MASK;
+}
+
+/**
+ * dune_vm_map_phys() - map [va, va + len) to [pa, pa + len).
+ * PERM_BIG / PERM_BIG_1GB use 2M / 1G pages: @va and @pa must then be
+ * aligned to that size (len is rounded up to it); 4K pages need the same
+ * offset in @va and @pa.  Existing mappings there are replaced (the
+ * original overwrote them too, leaking tables).  No page reference is
+ * taken.  Returns 0, -EINVAL or -ENOMEM (then the range is unmapped).
+ */
+int dune_vm_map_phys(ptent_t *root, void *va, size_t len, void *pa, int perm)
+{
+	struct map_walk m = { .w = { .fn = map_phys_fn } };
+	uintptr_t start, end, mask;
+	int r = perm_normalize(&perm);
+
+	if (r)
+		return r;
+	m.w.create = perm & PERM_BIG_1GB ? 2 : perm & PERM_BIG ? 1 : 0;
+	mask = level_size(m.w.create) - 1;
+	if (m.w.create ? ((uintptr_t)va | (uintptr_t)pa) & mask :
+			 ((uintptr_t)va ^ (uintptr_t)pa) & PGMASK)
+		return -EINVAL;
+	if (!page_range(va, len, &start, &end) || !range_ok(start, end) ||
+	    (uintptr_t)pa + len - 1 >= PA_LIMIT || (uintptr_t)pa + len - 1 < (uintptr_t)pa)
+		return len ? -EINVAL : 0;
+	m.flags = perm_to_pte(perm & ~PERM_BIGS);
+	m.va = start & VA_MASK;
+	m.pa = PGADDR(pa);
+	return map_range(root, &m, start, end);
+}
+
+/* map_pages and insert_page: 4K pool pages; no bits without R (as the
+ * original map_pages). */
+static int pool_perm(int perm, ptent_t *flags)
+{
+	if ((!(perm & PERM_R) && perm) || (perm & PERM_BIGS))
+		return -EINVAL;
+	*flags = perm_to_pte(perm);
+	return 0;
+}
+
+/**
+ * dune_vm_map_pages() - map fresh zeroed pool pages (4K only) at
+ * [va, va + len), replacing what was there.  Each leaf owns its page:
+ * unmapping frees it.  Returns 0, -EINVAL or -ENOMEM (range unmapped).
+ */
+int dune_vm_map_pages(ptent_t *root, void *va, size_t len, int perm)
+{
+	struct map_walk m = { .w = { .create = 0, .fn = map_pages_fn } };
+	uintptr_t start, end;
+	int r = pool_perm(perm, &m.flags);
+
+	if (r || !page_range(va, len, &start, &end))
+		return r;
+	if (!range_ok(start, end))
+		return -EINVAL;
+	return map_range(root, &m, start, end);
+}
+
+/**
+ * dune_vm_insert_page() - map pool page @pg at @va (4K), replacing what
+ * was there; the mapping takes a reference on @pg.
+ */
+int dune_vm_insert_page(ptent_t *root, void *va, struct page *pg, int perm)
+{
+	struct map_walk m = { .w = { .create = 0, .fn = map_pages_fn }, .pg = pg };
+	uintptr_t start = PGADDR(va);
+	int r = pool_perm(perm, &m.flags);
+
+	if (r)
+		return r;
+	/* Taken first: the slot may hold the last reference to @pg. */
+	dune_page_get(pg);
+	r = map_range(root, &m, start, start + PGSIZE - 1);
+	if (m.pg)
+		dune_page_put(pg);	/* never mapped */
+	return r;
+}
+
+/* -------------------------------------------------- whole trees, walks */
+
+static int tree_copy(ptent_t *dst, const ptent_t *src, int level)
+{
+	ptent_t e, *t;
+	int i, r;
+
+	for (i = 0; i < NPTENTRIES; i++) {
+		e = src[i];
+		if (!is_table(e, level)) {
+			if (!level && (e & PTE_PAGEREF) && dune_page_isfrompool(PTE_ADDR(e)))
+				dune_page_get(dune_pa2page(PTE_ADDR(e)));
+			dst[i] = e;
+			continue;
+		}
+		t = table_alloc();
+		if (!t)
+			return -ENOMEM;
+		dst[i] = PTE_FLAGS(e) | dune_va_to_pa(t);
+		r = tree_copy(t, table_of(e), level - 1);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/**
+ * dune_vm_clone() - a copy of @root's tree.  As in the original, leaves
+ * are copied unchanged (same pages, same rights: the two trees share
+ * memory, big pages stay big) and each owned pool page gains a reference.
+ * For fork-like copy-on-write, dune_vm_mprotect() the writable ranges
+ * with PERM_COW in both trees afterwards.  NULL when out of pages.
+ */
+ptent_t *dune_vm_clone(ptent_t *root)
+{
+	ptent_t *copy = table_alloc();
+	int r;
+
+	if (!copy)
+		return NULL;
+	pthread_mutex_lock(&vm_lock);
+	r = tree_copy(copy, root, 3);
+	if (r)
+		tree_free(copy, 3, NULL);
+	pthread_mutex_unlock(&vm_lock);
+	return r ? NULL : copy;
+}
+
+/* Free @root's tables, @root included, dropping the references of its
+ * leaves.  @root must not be in use (no TLB flush). */
+void dune_vm_free(ptent_t *root)
+{
+	pthread_mutex_lock(&vm_lock);
+	tree_free(root, 3, NULL);
+	pthread_mutex_unlock(&vm_lock);
+}
+
+struct cb_walk {
+	struct walk w;
+	page_walk_cb cb;
+	const void *arg;
+};
+
+static int page_walk_fn(struct walk *w, ptent_t *pte, int level, uintptr_t va)
+{
+	struct cb_walk *c = (struct cb_walk *)w;
+
+	return c->cb(c->arg, pte, canonical(va));
+}
+
+/**
+ * dune_vm_page_walk() - @cb on every leaf overlapping [start_va, end_va],
+ * in address order, with the leaf's own (canonical) address.  As in the
+ * original, a leaf is any mapping, PERM_NONE ones (PTE_P clear) included.
+ * @cb may change *ptep, and call dune_vm_* on other ranges.
+ */
+int dune_vm_page_walk(ptent_t *root, void *start_va, void *end_va,
+		      page_walk_cb cb, const void *arg)
+{
+	struct cb_walk c = { .w = { .create = -1, .fn = page_walk_fn }, .cb = cb, .arg = arg };
+	int r;
+
+	if ((uintptr_t)end_va < (uintptr_t)start_va)
+		return 0;
+	pthread_mutex_lock(&vm_lock);
+	r = walk_range(root, &c.w, (uintptr_t)start_va, (uintptr_t)end_va);
+	walk_done(&c.w);
+	pthread_mutex_unlock(&vm_lock);
+	return r;
+}
+
+struct ad_walk {
+	struct walk w;
+	ptent_t bits;
+	long count;
+};
+
+static int clear_ad_fn(struct walk *w, ptent_t *pte, int level, uintptr_t va)
+{
+	struct ad_walk *a = (struct ad_walk *)w;
+
+	/* Atomic: the CPU sets A/D concurrently (SDM Vol. 3A 4.8). */
+	if (__atomic_fetch_and(pte, ~a->bits, __ATOMIC_RELAXED) & a->bits)
+		a->count++;
+	return 0;
+}
+
+long dune_vm_clear_ad(ptent_t *root, void *va, size_t len, uint64_t bits)
+{
+	struct ad_walk a = { .w = { .create = -1, .fn = clear_ad_fn }, .bits = bits };
+	uintptr_t start, end;
+
+	if (!bits || (bits & ~(uint64_t)(PTE_A | PTE_D)))
+		return -EINVAL;
+	if (!page_range(va, len, &start, &end))
+		return 0;
+	pthread_mutex_lock(&vm_lock);
+	walk_range(root, &a.w, start, end);
+	walk_done(&a.w);
+	pthread_mutex_unlock(&vm_lock);
+	return a.count;
+}
+
+/* ------------------------------------------------------- copy-on-write */
+
+/* @va's copy-on-write leaf, made 4K (a write copies one 4K page); NULL
+ * when there is none. */
+static int lookup_cow(ptent_t *root, uintptr_t va, ptent_t **pte)
+{
+	int level, r = lookup(root, va, CREATE_NONE, pte, &level);
+
+	if (r || (**pte & (PTE_P | PTE_COW)) != (PTE_P | PTE_COW)) {
+		*pte = NULL;
+		return r == -ENOENT ? 0 : r;
+	}
+	for (; level > 0; level--) {
+		r = split_leaf(*pte, level);
+		if (r)
+			return r;
+		flush_tlb();
+		*pte = &table_of(**pte)[PDX(level - 1, va)];
+	}
+	return 0;
+}
+
+/*
+ * The copy is made without the lock: reading the source may fault (it may
+ * be process memory not yet in the page tables).  The entry is then
+ * checked again, as another thread may have resolved the fault meanwhile.
+ */
+static int cow_fault(ptent_t *root, uintptr_t va)
+{
+	struct page *old = NULL, *copy;
+	ptent_t *pte, e;
+	int r;
+
+	pthread_mutex_lock(&vm_lock);
+	r = lookup_cow(root, va, &pte);
+	if (r || !pte) {
+		pthread_mutex_unlock(&vm_lock);
+		return r;
+	}
+	e = *pte;
+	if ((e & PTE_PAGEREF) && dune_page_isfrompool(PTE_ADDR(e))) {
+		old = dune_pa2page(PTE_ADDR(e));
+		if (__atomic_load_n(&old->ref, __ATOMIC_ACQUIRE) == 1) {
+			/* The last sharer: write in place. */
+			*pte = (e & ~(ptent_t)PTE_COW) | PTE_W;
+			pthread_mutex_unlock(&vm_lock);
+			flush_tlb_one(va);
+			return 0;
+		}
+		dune_page_get(old);	/* keeps the source alive while copying */
+	}
+	pthread_mutex_unlock(&vm_lock);
+
+	copy = dune_page_alloc();
+	if (copy)
+		memcpy(dune_page2va(copy), (void *)dune_pa_to_va(PTE_ADDR(e)), PGSIZE);
+
+	pthread_mutex_lock(&vm_lock);
+	r = copy ? lookup_cow(root, va, &pte) : -ENOMEM;
+	if (!r && pte && *pte == e) {
+		*pte = dune_page2pa(copy) | (PTE_FLAGS(e) & ~(ptent_t)PTE_COW) | PTE_W |
+		       PTE_PAGEREF;
+		leaf_put(e, 0);
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&vm_lock);
+	if (copy)
+		dune_page_put(copy);
+	if (old)
+		dune_page_put(old);
+	flush_tlb_one(va);
+	return r;
+}
+
+/**
+ * dune_vm_default_pgflt_handler() - what libdune does with a page fault:
+ * a ring-0 not-present fault on process memory maps it to its mirror
+ * (demand paging); a write fault on a PTE_COW page of pgroot gets a private
+ * writable copy, or is made writable in place when this mapping holds its
+ * only reference.  Any other fault ends the process with SIGSEGV, as
+ * returning would fault again forever.  Handlers registered with
+ * dune_register_pgflt_handler() chain to it for faults they do not own.
+ */
+void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
+{
+	ptent_t *pte;
+
+	/* Ring-0 first touch of process memory not yet in pgroot. */
+	if (!(fec & (FEC_P | FEC_U | FEC_RSV)) && dune_vm_map_mirror(addr) == 0)
+		return;
+	if ((fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W) &&
+	    dune_vm_lookup(pgroot, (void *)addr, CREATE_NONE, &pte) == 0 && (*pte & PTE_COW)) {
+		if (cow_fault(pgroot, addr)) {
+			dune_printf("dune: out of pages for copy-on-write at %#lx\n", addr);
+			dune_die();
+		}
+		return;
+	}
+	/* Returning would fault again forever: end it as Linux would. */
+	dune_printf("dune: unhandled page fault at %#lx (error code %#lx)\n", addr,
+		    (unsigned long)fec);
+	dune_die_signal(SIGSEGV);
+}
+
+/* --------------------------------------------- the process's own memory */
+
+/*
+ * Map [start, end) to its guest-physical mirror with @flags, in runs that
+ * are contiguous in guest-physical memory; pages without a mirror are
+ * skipped, or make it fail with -EFAULT when @strict.
+ */
+static int mirror_range(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flags,
+			bool strict)
+{
+	struct map_walk m;
+	uintptr_t va, run = 0, run_pa = ~0UL, pa;
+	int r = 0, missing = 0;
+
+	start = PGADDR(start);
+	for (va = start; va <= end && !r; va += PGSIZE) {
+		pa = va < end ? dune_va_to_pa((void *)va) : ~0UL;
+		if (va < end && pa == ~0UL)
+			missing = 1;
+		if (run_pa != ~0UL && (pa == ~0UL || pa != run_pa + (va - run))) {
+			m = (struct map_walk){ .w = { .create = 0, .fn = map_phys_fn },
+					       .flags = flags, .va = run, .pa = run_pa };
+			r = map_range(root, &m, run, va - 1);
+			run_pa = ~0UL;
+		}
+		if (pa != ~0UL && run_pa == ~0UL) {
+			run = va;
+			run_pa = pa;
+		}
+	}
+	if (!r && strict && missing)
+		r = -EFAULT;
+	return r;
+}
+
+int dune_vm_map_mirror_range(const void *p, size_t len)
+{
+	uintptr_t start, end;
+
+	if (!pgroot)
+		return -EINVAL;
+	if (!page_range(p, len, &start, &end))
+		return 0;
+	return mirror_range(pgroot, start, PGADDR(end) + PGSIZE, PTE_P | PTE_W | PTE_NX, true);
+}
+
+/* Demand paging of process memory: supervisor, writable and executable
+ * (the nested page tables enforce the process's real rights).  0 if
+ * already present; -EEXIST for a deliberate no-access (PERM_NONE) leaf. */
+int dune_vm_map_mirror(uintptr_t va)
+{
+	uintptr_t pa = dune_va_to_pa((void *)PGADDR(va));
+	ptent_t *pte;
+	int r;
+
+	if (pa == ~0UL)
+		return -EFAULT;
+	if (!pgroot)
+		return -EINVAL;
+	pthread_mutex_lock(&vm_lock);
+	r = lookup(pgroot, va, CREATE_NORMAL, &pte, NULL);
+	if (!r && !(*pte & PTE_P)) {
+		if (*pte)
+			r = -EEXIST;
+		else
+			*pte = pa | PTE_P | PTE_W;
+	}
+	pthread_mutex_unlock(&vm_lock);
+	return r;
+}
+
+/* mirror_range() of [start, end) but the pool, which has its own big pages. */
+static int mirror_outside_pool(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flags)
+{
+	uintptr_t ps = dune_page_base_va, pe = ps + (uintptr_t)num_pages * PGSIZE;
+	int r = 0;
+
+	if (end <= ps || start >= pe)
+		return mirror_range(root, start, end, flags, false);
+	if (start < ps)
+		r = mirror_range(root, start, ps, flags, false);
+	if (!r && end > pe)
+		r = mirror_range(root, pe, end, flags, false);
+	return r;
+}
+
+/* Mirror every readable or executable mapping of /proc/self/maps. */
+static int mirror_maps(ptent_t *root)
+{
+	FILE *f = fopen("/proc/self/maps", "re");
+	unsigned long start, end;
+	char *line = NULL, perms[5];
+	size_t cap = 0;
 	int r = 0;
 
 	if (!f)
 		return -errno;
-	while (!r && fgets(line, sizeof(line), f)) {
-		uint64_t perm = 0;
+	while (!r && getline(&line, &cap, f) > 0) {
+		ptent_t flags = PTE_P;
 
-		if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) != 3)
+		if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) != 3)
 			continue;
 		if (perms[0] != 'r' && perms[2] != 'x')
 			continue;
-		if (strstr(line, "[vsyscall]") || strstr(line, "[vvar]"))
+		/* Special mappings the kernel module cannot mirror. */
+		if (strstr(line, "[vsyscall]") || strstr(line, "[vvar"))
 			continue;
 		if (perms[1] == 'w')
-			perm |= PTE_W;
+			flags |= PTE_W;
 		if (perms[2] != 'x')
-			perm |= PTE_NX;
-		for (va = start; va < end && !r; va += PGSIZE)
-			if (dune_va_to_pa(va) != ~0ULL)
-				r = dune_map_page(va, perm);
+			flags |= PTE_NX;
+		r = mirror_outside_pool(root, start, end, flags);
 	}
+	free(line);
 	fclose(f);
 	return r;
 }
 
+/**
+ * dune_vm_init() - the page pool, pgroot, and the process's memory
+ * mirrored in it (supervisor only: ring-3 code gets user mappings from
+ * its own dune_vm_* calls).  The pool is mapped first: page-table code
+ * must never fault.
+ */
 int dune_vm_init(void)
 {
-	pt_pool = mmap(NULL, PT_POOL_PAGES * PGSIZE, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (pt_pool == MAP_FAILED)
-		return -errno;
-	dune_pgroot = pt_alloc();
-	return map_procmaps();
+	int r;
+
+	phys_limit = dune_layout_cache.phys_limit;
+	mmap_base = dune_layout_cache.mmap_base;
+	stack_base = dune_layout_cache.stack_base;
+	r = dune_page_init(0);
+	if (r)
+		return r;
+	pgroot = table_alloc();
+	if (!pgroot)
+		return -ENOMEM;
+	/* 2 MiB pages when the pool allows (it is allocated so): 512 entries
+	 * per GiB instead of 262144, which makes dune_init fast in emulators. */
+	if (!(dune_page_base_va & BIG_PGMASK) && !(dune_page_base & BIG_PGMASK) &&
+	    !(((uintptr_t)num_pages * PGSIZE) & BIG_PGMASK))
+		r = dune_vm_map_phys(pgroot, (void *)dune_page_base_va,
+				     (size_t)num_pages * PGSIZE, (void *)dune_page_base,
+				     PERM_R | PERM_W | PERM_BIG);
+	else
+		r = mirror_range(pgroot, dune_page_base_va,
+				 dune_page_base_va + (uintptr_t)num_pages * PGSIZE,
+				 PTE_P | PTE_W | PTE_NX, true);
+	if (!r)
+		r = mirror_maps(pgroot);
+	return r;
 }

@@ -141,90 +141,294 @@ __dune_host_clone:
 	mov -24(%rsp), %r11
 	jmp __dune_syscall_return
 
-/* Exception entry: every vector pushes an error code (0 if the CPU does
- * not) and its number, then a common path saves a struct dune_tf. */
-.macro TRAP_NOERR n
-	.align 16
-	push $0
-	push $\n
-	jmp __dune_trap_common
-.endm
-.macro TRAP_ERR n
-	.align 16
-	push $\n
-	jmp __dune_trap_common
+/*
+ * Traps, interrupts, ring 3.
+ *
+ * The guest GS base points at this thread's struct dune_percpu whenever
+ * ring-0 code runs; ring-3 code runs with its own GS base and the percpu
+ * pointer waits in KERNEL_GS_BASE (SWAPGS at each ring change, SDM Vol. 2B
+ * SWAPGS), so nothing ring-3 code does to its GS can steer ring 0.
+ *
+ * Every IDT gate uses IST1 (ring-0 code keeps a red zone below rsp that a
+ * push would clobber).  A trap in progress lowers IST1 by PC_IST_FRAME so a
+ * nested trap (a fault inside a handler) gets its own frame below.
+ *
+ * The handler is C: the interrupted code's vector and x87 state are saved
+ * with XSAVE (or FXSAVE) around it.
+ */
+
+/* Save the full extended state below %rsp; %rbx keeps the frame. */
+.macro SAVE_XSTATE
+	mov %rsp, %rbx
+	sub dune_xsave_size(%rip), %rsp
+	and $-64, %rsp
+	cmpl $0, dune_xsave_mask_lo(%rip)
+	je 91f
+	/* XRSTOR needs a zeroed XSAVE header (SDM Vol. 1 13.4.2). */
+	xor %eax, %eax
+	mov %rax, 512(%rsp)
+	mov %rax, 520(%rsp)
+	mov %rax, 528(%rsp)
+	mov %rax, 536(%rsp)
+	mov %rax, 544(%rsp)
+	mov %rax, 552(%rsp)
+	mov %rax, 560(%rsp)
+	mov %rax, 568(%rsp)
+	mov dune_xsave_mask_lo(%rip), %eax
+	mov dune_xsave_mask_hi(%rip), %edx
+	xsave64 (%rsp)
+	jmp 92f
+91:	fxsave64 (%rsp)
+92:
 .endm
 
+.macro RESTORE_XSTATE
+	cmpl $0, dune_xsave_mask_lo(%rip)
+	je 93f
+	mov dune_xsave_mask_lo(%rip), %eax
+	mov dune_xsave_mask_hi(%rip), %edx
+	xrstor64 (%rsp)
+	jmp 94f
+93:	fxrstor64 (%rsp)
+94:	mov %rbx, %rsp
+.endm
+
+.macro SAVE_TF_REGS
+	mov %rdi, TF_RDI(%rsp)
+	mov %rsi, TF_RSI(%rsp)
+	mov %rdx, TF_RDX(%rsp)
+	mov %rcx, TF_RCX(%rsp)
+	mov %r8, TF_R8(%rsp)
+	mov %r9, TF_R9(%rsp)
+	mov %r10, TF_R10(%rsp)
+	mov %r11, TF_R11(%rsp)
+	mov %rbx, TF_RBX(%rsp)
+	mov %rbp, TF_RBP(%rsp)
+	mov %r12, TF_R12(%rsp)
+	mov %r13, TF_R13(%rsp)
+	mov %r14, TF_R14(%rsp)
+	mov %r15, TF_R15(%rsp)
+.endm
+
+.macro RESTORE_TF_REGS
+	mov TF_RDI(%rsp), %rdi
+	mov TF_RSI(%rsp), %rsi
+	mov TF_RDX(%rsp), %rdx
+	mov TF_RCX(%rsp), %rcx
+	mov TF_R8(%rsp), %r8
+	mov TF_R9(%rsp), %r9
+	mov TF_R10(%rsp), %r10
+	mov TF_R11(%rsp), %r11
+	mov TF_RBX(%rsp), %rbx
+	mov TF_RBP(%rsp), %rbp
+	mov TF_R12(%rsp), %r12
+	mov TF_R13(%rsp), %r13
+	mov TF_R14(%rsp), %r14
+	mov TF_R15(%rsp), %r15
+	mov TF_RAX(%rsp), %rax
+.endm
+
+/* Ring 3 -> ring 0, with GS already the percpu: SYSCALL comes here again,
+ * ring-0 FS back.  Clobbers rax, rcx, rdx. */
+.macro FROM_USER
+	mov %gs:PC_LSTAR_K, %rax
+	mov %rax, %rdx
+	shr $32, %rdx
+	mov $MSR_LSTAR_NR, %ecx
+	wrmsr
+	mov $MSR_FS_BASE_NR, %ecx
+	rdmsr
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, %gs:PC_UFS
+	cmp %gs:PC_KFS, %rax
+	je 95f
+	mov %gs:PC_KFS, %rax
+	mov %rax, %rdx
+	shr $32, %rdx
+	wrmsr
+95:	movq $0, %gs:PC_IN_USER
+.endm
+
+/* Ring 0 -> ring 3 (SWAPGS follows).  Clobbers rax, rcx, rdx. */
+.macro TO_USER
+	movq $1, %gs:PC_IN_USER
+	mov %gs:PC_UFS, %rax
+	cmp %gs:PC_KFS, %rax
+	je 96f
+	mov %rax, %rdx
+	shr $32, %rdx
+	mov $MSR_FS_BASE_NR, %ecx
+	wrmsr
+96:	mov %gs:PC_LSTAR_U, %rax
+	mov %rax, %rdx
+	shr $32, %rdx
+	mov $MSR_LSTAR_NR, %ecx
+	wrmsr
+.endm
+
+/* Take the next IST1 frame; a nested trap lands below this one.  Clobbers
+ * rax.  Past the last frame the process dies: see dune_trap_overflow. */
+.macro IST_PUSH
+	mov %gs:PC_IST_FRAME, %rax
+	sub %rax, %gs:PC_TSS_IST1
+	mov %gs:PC_TSS_IST1, %rax
+	cmp %gs:PC_IST_LOW, %rax
+	jb __dune_trap_overflow
+.endm
+
+.macro IST_POP
+	mov %gs:PC_IST_FRAME, %rax
+	add %rax, %gs:PC_TSS_IST1
+.endm
+
+/* Every vector pushes an error code (0 if the CPU does not) and its
+ * number, which __dune_trap_common turns into a struct dune_tf. */
 	.align 16
 	.globl __dune_trap_stubs
 __dune_trap_stubs:
-	TRAP_NOERR 0
-	TRAP_NOERR 1
-	TRAP_NOERR 2
-	TRAP_NOERR 3
-	TRAP_NOERR 4
-	TRAP_NOERR 5
-	TRAP_NOERR 6
-	TRAP_NOERR 7
-	TRAP_ERR 8
-	TRAP_NOERR 9
-	TRAP_ERR 10
-	TRAP_ERR 11
-	TRAP_ERR 12
-	TRAP_ERR 13
-	TRAP_ERR 14
-	TRAP_NOERR 15
-	TRAP_NOERR 16
-	TRAP_ERR 17
-	TRAP_NOERR 18
-	TRAP_NOERR 19
-	TRAP_NOERR 20
-	TRAP_ERR 21
-	TRAP_NOERR 22
-	TRAP_NOERR 23
-	TRAP_NOERR 24
-	TRAP_NOERR 25
-	TRAP_NOERR 26
-	TRAP_NOERR 27
-	TRAP_NOERR 28
-	TRAP_ERR 29
-	TRAP_ERR 30
-	TRAP_NOERR 31
+	vec = 0
+	.rept 256
+	.align 16
+	.if vec <> 8 && (vec < 10 || vec > 14) && vec <> 17 && vec <> 21 && vec <> 29 && vec <> 30
+	push $0
+	.endif
+	push $vec
+	jmp __dune_trap_common
+	vec = vec + 1
+	.endr
 
 __dune_trap_common:
-	push %r15
-	push %r14
-	push %r13
-	push %r12
-	push %r11
-	push %r10
-	push %r9
-	push %r8
-	push %rdi
-	push %rsi
-	push %rbp
-	push %rdx
-	push %rcx
-	push %rbx
-	push %rax
-	mov %rsp, %rdi
-	call dune_trap
-	pop %rax
-	pop %rbx
-	pop %rcx
-	pop %rdx
-	pop %rbp
-	pop %rsi
-	pop %rdi
-	pop %r8
-	pop %r9
-	pop %r10
-	pop %r11
-	pop %r12
-	pop %r13
-	pop %r14
-	pop %r15
-	add $16, %rsp
+	/* The vector's slot becomes tf->rax. */
+	sub $TF_RAX, %rsp
+	SAVE_TF_REGS
+	mov TF_RAX(%rsp), %r12
+	mov %rax, TF_RAX(%rsp)
+	testb $3, TF_CS(%rsp)
+	jz 1f
+	swapgs
+	FROM_USER
+1:	IST_PUSH
+	SAVE_XSTATE
+	mov %r12, %rdi
+	mov %rbx, %rsi
+	call dune_trap_handler
+	RESTORE_XSTATE
+	IST_POP
+	/* fall through */
+
+/* Return to the frame at %rsp (ring 0 or ring 3). */
+__dune_trap_return:
+	testb $3, TF_CS(%rsp)
+	jz 2f
+	TO_USER
+	swapgs
+2:	RESTORE_TF_REGS
+	add $TF_RIP, %rsp
 	iretq
+
+/* The trap stack is exhausted (a fault inside every nested handler): keep
+ * the last frame and let C end the process. */
+__dune_trap_overflow:
+	IST_POP
+	mov %rsp, %rdi
+	and $-16, %rsp
+	call dune_trap_overflow
+	ud2
+
+/*
+ * SYSCALL from ring 3.  Builds a struct dune_tf on a fresh trap frame as an
+ * exception would (tf->rcx carries the fourth argument, r10, as in the
+ * original libdune) and calls dune_syscall_handler; returns with IRETQ so
+ * whatever RIP/RFLAGS the handler leaves are safe (SYSRET faults in ring 0
+ * on a non-canonical RCX on Intel, SDM Vol. 2B SYSRET).
+ */
+	.globl __dune_user_syscall
+__dune_user_syscall:
+	swapgs
+	mov %rsp, %gs:PC_TMP
+	mov %gs:PC_TSS_IST1, %rsp
+	push $SEL_UD
+	push %gs:PC_TMP
+	push %r11
+	push $SEL_UT
+	push %rcx
+	push $0
+	sub $TF_ERR, %rsp
+	SAVE_TF_REGS
+	mov %r10, TF_RCX(%rsp)
+	mov %rax, TF_RAX(%rsp)
+	FROM_USER
+	IST_PUSH
+	SAVE_XSTATE
+	mov %rbx, %rdi
+	call dune_syscall_handler
+	RESTORE_XSTATE
+	IST_POP
+	jmp __dune_trap_return
+
+/*
+ * int dune_jump_to_user(struct dune_tf *tf)
+ * Runs @tf in ring 3; dune_ret_from_user(ret) comes back here with ret.
+ */
+	.globl dune_jump_to_user
+	.type dune_jump_to_user, @function
+dune_jump_to_user:
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, %gs:PC_USER_RET
+	/* The ring-0 FS base to come back to is the current one. */
+	mov $MSR_FS_BASE_NR, %ecx
+	rdmsr
+	shl $32, %rdx
+	or %rdx, %rax
+	mov %rax, %gs:PC_KFS
+	movw $SEL_UT, TF_CS(%rdi)
+	movw $SEL_UD, TF_SS(%rdi)
+	/* fall through */
+
+/* void dune_pop_trap_frame(struct dune_tf *tf) */
+	.globl dune_pop_trap_frame
+	.type dune_pop_trap_frame, @function
+dune_pop_trap_frame:
+	mov %rdi, %rsp
+	jmp __dune_trap_return
+	.size dune_jump_to_user, . - dune_jump_to_user
+
+/* void dune_ret_from_user(int ret): from a ring-0 handler, back to the
+ * caller of dune_jump_to_user; every trap frame in progress is dropped. */
+	.globl dune_ret_from_user
+	.type dune_ret_from_user, @function
+dune_ret_from_user:
+	mov %gs:PC_IST_TOP, %rax
+	mov %rax, %gs:PC_TSS_IST1
+	movslq %edi, %rax
+	mov %gs:PC_USER_RET, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
+	.size dune_ret_from_user, . - dune_ret_from_user
+
+/* Load the ring-0 segments of the guest GDT (GD_KT/GD_KD) once it is
+ * installed: the module starts the guest on its own selectors. */
+	.globl __dune_load_segments
+__dune_load_segments:
+	pushq $SEL_KT
+	lea 1f(%rip), %rax
+	push %rax
+	lretq
+1:	mov $SEL_KD, %eax
+	mov %eax, %ss
+	mov %eax, %ds
+	mov %eax, %es
+	ret
 
 	.section .note.GNU-stack, "", @progbits

@@ -14,6 +14,7 @@
 #include <asm/processor-flags.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <asm/trapnr.h>
 
 #include "../common/hv.h"
 #include "svm_vcpu.h"
@@ -337,6 +338,14 @@ static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 	}
 }
 
+static bool svm_event_is_soft(u32 info)
+{
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK, vector = info & SVM_EXITINTINFO_VEC_MASK;
+
+	return type == SVM_EXITINTINFO_TYPE_SOFT ||
+	       (type == SVM_EXITINTINFO_TYPE_EXEPT && (vector == X86_TRAP_BP || vector == X86_TRAP_OF));
+}
+
 void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -348,8 +357,15 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 		vmcb->control.tlb_ctl = svm_flush_by_asid ? TLB_CONTROL_FLUSH_ASID :
 					TLB_CONTROL_FLUSH_ALL_ASID;
 	/* An event cut short by the exit (e.g. a nested fault while the guest's
-	 * IDT delivered an exception) must be delivered again (APM 15.7.2). */
-	if (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) {
+	 * IDT delivered an exception) must be delivered again (APM 15.7.2),
+	 * unless the host moved the guest on.  Software events (INTn, INT3,
+	 * INTO) are not injected: RIP still points at their instruction, so
+	 * running it again raises them with the right return address, where an
+	 * injected #BP would return to the INT3 and raise it twice (KVM does
+	 * the same). */
+	if ((vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) &&
+	    !svm_event_is_soft(vmcb->control.exit_int_info) &&
+	    vmcb->save.rip == vcpu->regs.rip) {
 		vmcb->control.event_inj = vmcb->control.exit_int_info;
 		vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
 	} else {

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The page pool: 4 KiB pages for guest page tables and for
+ * dune_vm_map_pages(), with reference counts (struct page).
+ *
+ * The pool is one anonymous mapping of the process, reserved but not
+ * populated (MAP_NORESERVE): a page costs host memory only once it is
+ * touched, and in Dune mode the kernel module faults the host page in at
+ * the first guest access.  It must be contiguous in guest-physical memory
+ * (one window of the layout) so that dune_page2pa()/dune_pa2page() are
+ * plain arithmetic.  vm.c maps the whole pool in pgroot, so handing out or
+ * zeroing a page never faults, even inside a trap handler.
+ *
+ * Pages come from a free list (recycled pages, zeroed again on
+ * allocation) or, when it is empty, from a bump index over pages never
+ * handed out, which are still zero: a large pool costs nothing up front.
+ *
+ * Pool size: dune_page_init(0) reserves $DUNE_PAGE_POOL_MB MiB when that
+ * environment variable holds a positive number, else DEFAULT_POOL_PAGES
+ * (1 GiB); any size is clamped to MAX_PAGES.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+#define DEFAULT_POOL_PAGES	(1UL << 18)	/* 1 GiB */
+
+struct page *pages;
+int num_pages;
+uintptr_t dune_page_base;
+uintptr_t dune_page_base_va;
+
+/* Never held while calling out of this file: nothing under it can fault
+ * or re-enter (page tables take it while holding their own lock). */
+static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct page_head free_list;
+static size_t nr_listed;	/* pages on free_list */
+static size_t next_fresh;	/* pages[next_fresh..] were never handed out */
+static uint64_t nr_allocs, nr_frees;
+static size_t meta_len;		/* bytes mapped for pages[] */
+
+static size_t default_pages(void)
+{
+	const char *s = getenv("DUNE_PAGE_POOL_MB");
+	unsigned long mb;
+	char *end;
+
+	if (!s || !*s)
+		return DEFAULT_POOL_PAGES;
+	errno = 0;
+	mb = strtoul(s, &end, 0);
+	if (errno || *end || !mb || mb > MAX_PAGES)
+		return DEFAULT_POOL_PAGES;
+	return mb << (20 - PGSHIFT);
+}
+
+/*
+ * @len bytes, 2 MiB aligned: the guest maps the pool with 2 MiB pages
+ * (dune_vm_init), which needs the same alignment in guest-physical memory;
+ * the layout's windows are 1 GiB aligned, so aligning the address does it.
+ */
+static void *map_aligned(size_t len)
+{
+	size_t slack = BIG_PGSIZE;
+	uint8_t *raw = mmap(NULL, len + slack, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *mem;
+
+	if (raw == MAP_FAILED)
+		return NULL;
+	mem = (uint8_t *)(((uintptr_t)raw + BIG_PGMASK) & ~(uintptr_t)BIG_PGMASK);
+	if (mem > raw)
+		munmap(raw, mem - raw);
+	munmap(mem + len, raw + slack - mem);
+	return mem;
+}
+
+/* Release the current pool; its pages must no longer be in use. */
+static void pool_release(void)
+{
+	if (pages) {
+		munmap((void *)dune_page_base_va, (size_t)num_pages * PGSIZE);
+		munmap(pages, meta_len);
+	}
+	pages = NULL;
+	num_pages = 0;
+	dune_page_base = dune_page_base_va = 0;
+}
+
+/**
+ * dune_page_init() - reserve a pool of @npages pages (0: the default size).
+ *
+ * A second call replaces the pool (for tests): every page of the old pool
+ * must be free, and page tables built from it are gone.
+ * Returns 0, or -ENOMEM (no memory, or no contiguous guest-physical home).
+ */
+int dune_page_init(size_t npages)
+{
+	size_t len, mlen;
+	uintptr_t pa;
+	void *mem, *meta;
+
+	if (!npages)
+		npages = default_pages();
+	if (npages > MAX_PAGES)
+		npages = MAX_PAGES;
+	len = npages * PGSIZE;
+	mem = map_aligned(len);
+	if (!mem)
+		return -ENOMEM;
+	pa = dune_va_to_pa(mem);
+	if (pa == ~0UL || dune_va_to_pa((char *)mem + len - PGSIZE) != pa + len - PGSIZE)
+		goto fail;
+	mlen = (npages * sizeof(struct page) + PGSIZE - 1) & ~(size_t)PGMASK;
+	meta = mmap(NULL, mlen, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (meta == MAP_FAILED)
+		goto fail;
+
+	pthread_mutex_lock(&page_lock);
+	pool_release();
+	pages = meta;
+	meta_len = mlen;
+	num_pages = (int)npages;
+	dune_page_base = pa;
+	dune_page_base_va = (uintptr_t)mem;
+	SLIST_INIT(&free_list);
+	nr_listed = next_fresh = 0;
+	nr_allocs = nr_frees = 0;
+	pthread_mutex_unlock(&page_lock);
+	return 0;
+
+fail:
+	munmap(mem, len);
+	return -ENOMEM;
+}
+
+struct page *dune_page_alloc(void)
+{
+	struct page *pg;
+	bool used = false;
+
+	pthread_mutex_lock(&page_lock);
+	pg = SLIST_FIRST(&free_list);
+	if (pg) {
+		SLIST_REMOVE_HEAD(&free_list, link);
+		nr_listed--;
+		used = true;
+	} else if (next_fresh < (size_t)num_pages) {
+		pg = &pages[next_fresh++];
+	}
+	if (pg)
+		nr_allocs++;
+	pthread_mutex_unlock(&page_lock);
+
+	if (!pg)
+		return NULL;
+	if (used)
+		memset(dune_page2va(pg), 0, PGSIZE);
+	__atomic_store_n(&pg->ref, 1, __ATOMIC_RELEASE);
+	return pg;
+}
+
+/* Called by dune_page_put() when the last reference goes. */
+void dune_page_free(struct page *pg)
+{
+	assert(pg >= pages && pg < pages + num_pages);
+	assert(__atomic_load_n(&pg->ref, __ATOMIC_ACQUIRE) == 0);
+	pthread_mutex_lock(&page_lock);
+	SLIST_INSERT_HEAD(&free_list, pg, link);
+	nr_listed++;
+	nr_frees++;
+	pthread_mutex_unlock(&page_lock);
+}
+
+bool dune_page_isfrompool(physaddr_t pa)
+{
+	return pages && pa >= dune_page_base &&
+	       pa - dune_page_base < (uint64_t)num_pages * PGSIZE;
+}
+
+void dune_page_stats_get(struct dune_page_stats *st)
+{
+	pthread_mutex_lock(&page_lock);
+	st->total = num_pages;
+	st->free = nr_listed + (num_pages - next_fresh);
+	st->allocs = nr_allocs;
+	st->frees = nr_frees;
+	pthread_mutex_unlock(&page_lock);
+}
+
+void dune_page_stats(void)
+{
+	struct dune_page_stats st;
+
+	dune_page_stats_get(&st);
+	dune_printf("DUNE Page Allocator: Alloc %lu, Free %lu, Total %lu\n",
+		    (unsigned long)(st.total - st.free), (unsigned long)st.free,
+		    (unsigned long)st.total);
+}

@@ -1,0 +1,78 @@
+#!/bin/sh
+# `make install prefix=ANYDIR`, then build programs against the installed
+# libdune the way users do: pkg-config for the flags (--static for the
+# fully static binaries the test machines run), the original libdune
+# include paths for a program written for the original Dune.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dune-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+
+t() {	# t STATUS MESSAGE
+	if [ "$1" -eq 0 ]; then
+		pass=$((pass + 1)); echo "ok - $2"
+	else
+		fail=$((fail + 1)); echo "not ok - $2"
+	fi
+}
+
+make -s -C "$build" install prefix="$tmp/usr" moduledir="$tmp/modules" DEPMOD= \
+	>"$tmp/install.log" 2>&1
+st=$?
+[ $st -eq 0 ] || tail -20 "$tmp/install.log"
+t $st "make install prefix=$tmp/usr"
+for f in include/dune/dune.h include/dune/mmu.h include/dune/cpu-x86.h include/dune/info.h \
+	 include/dune/uapi/dune.h include/libdune/dune.h include/libdune/mmu.h \
+	 include/libdune/cpu-x86.h lib/libdune.a lib/pkgconfig/libdune.pc; do
+	[ -f "$tmp/usr/$f" ]
+	t $? "installed $f"
+done
+[ -f "$tmp/modules/dune.ko" ]
+t $? "installed dune.ko in moduledir"
+
+export PKG_CONFIG_PATH="$tmp/usr/lib/pkgconfig"
+cflags=$(pkg-config --cflags libdune)
+t $? "pkg-config --cflags libdune: $cflags"
+echo "$cflags" | grep -q -- "-I$tmp/usr/include"
+t $? "the flags point at the install prefix"
+libs=$(pkg-config --static --libs libdune)
+t $? "pkg-config --static --libs libdune: $libs"
+
+# A program written against the original libdune (include paths
+# "libdune/dune.h", "libdune/cpu-x86.h"), linked fully static.
+cc -o "$tmp/hello" "$top/tests/compat/original/hello.c" $cflags -static $libs \
+	>"$tmp/cc.log" 2>&1
+st=$?
+[ $st -eq 0 ] || cat "$tmp/cc.log"
+t $st "original hello.c builds static from the installed tree"
+readelf -l "$tmp/hello" | grep -q INTERP
+[ $? -ne 0 ]
+t $? "it is statically linked (no ELF interpreter)"
+cc -o "$tmp/test" "$top/tests/compat/original/test.c" $cflags -static $libs -lpthread \
+	>"$tmp/cc2.log" 2>&1
+st=$?
+[ $st -eq 0 ] || cat "$tmp/cc2.log"
+t $st "original test.c builds static from the installed tree"
+# Dynamic linking works too.
+cc -o "$tmp/hello-dyn" "$top/tests/compat/original/hello.c" $cflags $(pkg-config --libs libdune) \
+	-Wl,-rpath,"$tmp/usr/lib" >"$tmp/cc3.log" 2>&1
+t $? "and builds against the shared library"
+# The public headers are clean C11 and C++.
+printf '#include <dune/dune.h>\nint main(void) { return dune_get_ticks() == 0; }\n' > "$tmp/c11.c"
+cc -std=c11 -pedantic -Wall -Wextra -Werror -c -o "$tmp/c11.o" "$tmp/c11.c" $cflags
+t $? "<dune/dune.h> compiles as strict C11 with -Wall -Wextra -Werror"
+if command -v c++ >/dev/null; then
+	cp "$tmp/c11.c" "$tmp/cxx.cc"
+	c++ -Wall -Werror -c -o "$tmp/cxx.o" "$tmp/cxx.cc" $cflags
+	t $? "<dune/dune.h> compiles as C++"
+fi
+make -s -C "$build" uninstall prefix="$tmp/usr" moduledir="$tmp/modules" DEPMOD= \
+	>/dev/null 2>&1
+left=$(find "$tmp/usr" "$tmp/modules" -type f 2>/dev/null | wc -l)
+[ "$left" -eq 0 ]
+t $? "make uninstall removes every installed file ($left left)"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
