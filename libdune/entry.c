@@ -35,6 +35,7 @@ struct dune_layout dune_layout_cache;
 #define IST_FRAMES	8
 #define IST_STACK_SIZE	(IST_FRAME * IST_FRAMES)
 #define DF_STACK_SIZE	(16 * 1024)
+#define HYPERCALL_INSN_LEN 3	/* VMCALL 0f 01 c1, VMMCALL 0f 01 d9 */
 
 struct tss64 {
 	uint32_t reserved0;
@@ -75,6 +76,8 @@ struct dune_percpu {
 	uint8_t *ist_stack;
 	uint8_t *df_stack;
 	uint8_t *host_stack;
+	uint64_t sig_pending;		/* dune_signal() signals for the guest */
+	int sig_restart;		/* one of them interrupted a system call */
 	struct dune_config conf;
 };
 
@@ -280,19 +283,108 @@ static long host_special(struct dune_config *c, bool *done)
 	return 0;
 }
 
+static pid_t entered_pid;	/* a thread of this process entered Dune mode */
+
+bool dune_process_entered(void)
+{
+	return entered_pid == getpid();
+}
+
+/* In Dune mode (a fork child inherits the parent's thread state but runs
+ * in host mode until it enters again). */
+bool dune_thread_in_guest(void)
+{
+	return percpu && percpu->conf.regs.rip && dune_pid == getpid();
+}
+
+void dune_sig_mark_pending(int sig)
+{
+	__atomic_fetch_or(&percpu->sig_pending, 1ULL << sig, __ATOMIC_RELEASE);
+	__atomic_store_n(&percpu->sig_restart, 1, __ATOMIC_RELEASE);
+}
+
+/* Pending signals for the guest handlers, now taken. */
+uint64_t dune_sig_take_pending(void)
+{
+	return percpu ? __atomic_exchange_n(&percpu->sig_pending, 0, __ATOMIC_ACQ_REL) : 0;
+}
+
+/*
+ * Ring-0 code can take an interrupt with IF set, and also at or right
+ * after the hypercall of a system call: SFMASK cleared IF only for the
+ * SYSCALL path, and Linux delivers signals at a system call's return (or
+ * before re-running an interrupted one) too.
+ */
+static bool guest_interruptible(const struct dune_config *c)
+{
+	return (c->regs.rflags & 0x200) ||
+	       c->regs.rip == (uint64_t)__dune_syscall_vmcall ||
+	       c->regs.rip == (uint64_t)__dune_syscall_vmmcall ||
+	       c->regs.rip == (uint64_t)__dune_syscall_vmcall + HYPERCALL_INSN_LEN ||
+	       c->regs.rip == (uint64_t)__dune_syscall_vmmcall + HYPERCALL_INSN_LEN;
+}
+
+/*
+ * Deliver one pending dune_signal() signal to the guest as its vector
+ * (DUNE_SIGNAL_INTR_BASE + signo), the way the CPU delivers an interrupt
+ * through an interrupt gate on IST1 (SDM Vol. 3A 6.14): the frame on the
+ * trap stack, RIP at the vector's stub, IF and TF clear.  Only when the
+ * guest could take an interrupt: ring 0 with IF set.  Ring-3 code gets its
+ * signals when it next enters ring 0 (dune_trap_handler takes them then),
+ * and code running with IF clear (a trap handler) at a later exit.
+ */
+static void inject_signal(struct dune_config *c)
+{
+	uint64_t pend = __atomic_load_n(&percpu->sig_pending, __ATOMIC_ACQUIRE);
+	uint64_t *sp;
+	int sig;
+
+	if (!pend || percpu->in_user || !guest_interruptible(c))
+		return;
+	sig = __builtin_ctzll(pend);
+	__atomic_fetch_and(&percpu->sig_pending, ~(1ULL << sig), __ATOMIC_ACQ_REL);
+	sp = (uint64_t *)(percpu->tss.ist[0] & ~0xfUL);
+	*--sp = GD_KD;
+	*--sp = c->regs.rsp;
+	*--sp = c->regs.rflags;
+	*--sp = GD_KT;
+	*--sp = c->regs.rip;
+	c->regs.rsp = (uint64_t)sp;
+	c->regs.rip = (uint64_t)__dune_trap_stubs + (DUNE_SIGNAL_INTR_BASE + sig) * TRAP_STUB_SIZE;
+	c->regs.rflags &= ~(0x200ULL | 0x100 | 0x4000 | 0x10000);	/* IF TF NT RF */
+}
+
+/* The kernel's restart codes (include/linux/errno.h, not exported). */
+#define ERESTARTSYS	512
+
+/*
+ * A signal handler interrupted the guest's system call and the kernel
+ * made DUNE_ENTER fail with EINTR.  A plain handler without SA_RESTART
+ * gets EINTR, as in Linux.  libdune's own handler (dune_signal, which has
+ * SA_RESTART semantics but is installed without the flag so the host loop
+ * gets control to deliver the signal in the guest) gets the call re-run
+ * after the guest's handler when Linux would restart it (-ERESTARTSYS).
+ */
+static void syscall_interrupted(struct dune_config *c)
+{
+	bool ours = __atomic_exchange_n(&percpu->sig_restart, 0, __ATOMIC_ACQ_REL);
+
+	if (ours && c->status == -ERESTARTSYS)
+		return;		/* the guest is at the hypercall: it runs again */
+	c->regs.rax = -EINTR;
+	c->regs.rip += HYPERCALL_INSN_LEN;
+}
+
 /* Host mode: (re-)enter the guest and serve what it hands back. */
 static int host_loop(struct dune_config *c)
 {
 	for (;;) {
+		inject_signal(c);
 		if (ioctl(dune_fd, DUNE_ENTER, c) < 0) {
 			if (errno != EINTR)
 				return -errno;
-			/* A signal handler (without SA_RESTART) interrupted the
-			 * guest's system call: it returns EINTR, as in Linux. */
-			if (c->ret == DUNE_RET_SYSCALL_INTERRUPTED) {
-				c->regs.rax = -EINTR;
-				c->regs.rip += 3;
-			}
+			if (c->ret == DUNE_RET_SYSCALL_INTERRUPTED)
+				syscall_interrupted(c);
 			continue;
 		}
 		switch (c->ret) {
@@ -388,7 +480,13 @@ int dune_enter(void)
 		return -errno;
 	c->fs_base = fs;
 	c->cr3 = dune_va_to_pa(pgroot);
-	c->regs.rflags = 0x2;
+	/* IF set: the guest takes the signals libdune delivers as interrupts
+	 * (host interrupts exit to the host whatever IF says). */
+	c->regs.rflags = 0x202;
+	if (!dune_process_entered()) {
+		entered_pid = getpid();
+		dune_signals_entered();
+	}
 	r = __dune_enter(c, percpu->host_stack + HOST_STACK_SIZE, host_loop);
 	if (r) {
 		c->regs.rip = 0;

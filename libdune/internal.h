@@ -3,6 +3,7 @@
 #ifndef DUNE_INTERNAL_H
 #define DUNE_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,13 @@ int dune_vm_map_mirror_range(const void *p, size_t len);
 
 /* util.c: end the process by @sig (its default action). */
 void dune_die_signal(int sig) __attribute__((noreturn));
+
+/* entry.c: the calling thread's guest signals (dune_signal). */
+bool dune_thread_in_guest(void);
+bool dune_process_entered(void);
+void dune_signals_entered(void);	/* trap.c */
+void dune_sig_mark_pending(int sig);
+uint64_t dune_sig_take_pending(void);
 
 /* entry.c / trap.c */
 void dune_guest_boot(void);

@@ -71,12 +71,6 @@ int dune_register_intr_handler(int vec, dune_intr_cb cb)
 	return 0;
 }
 
-int dune_register_signal_handler(int signum, dune_intr_cb cb)
-{
-	if (signum < 1 || DUNE_SIGNAL_INTR_BASE + signum >= IDT_ENTRIES)
-		return -EINVAL;
-	return dune_register_intr_handler(DUNE_SIGNAL_INTR_BASE + signum, cb);
-}
 
 void dune_register_pgflt_handler(dune_pgflt_cb cb)
 {
@@ -267,16 +261,115 @@ static bool emulate_hypercall(struct dune_tf *tf)
 
 static sighandler_t sig_cbs[IDT_ENTRIES - DUNE_SIGNAL_INTR_BASE];
 
-/* As signal(), and the same handler for the signal's guest vector. */
+/* A signal's guest handler: the vector's (dune_register_signal_handler),
+ * else dune_signal()'s.  @tf is NULL when run from host mode. */
+static void run_signal(int sig, struct dune_tf *tf)
+{
+	dune_intr_cb vcb = __atomic_load_n(&intr_cbs[DUNE_SIGNAL_INTR_BASE + sig],
+					   __ATOMIC_ACQUIRE);
+	sighandler_t cb = __atomic_load_n(&sig_cbs[sig], __ATOMIC_ACQUIRE);
+
+	if (vcb && tf)
+		vcb(tf);
+	else if (cb && cb != SIG_IGN && cb != SIG_DFL)
+		cb(sig);
+}
+
+/* Every signal waiting for this thread's guest, lowest first. */
+static void run_pending_signals(struct dune_tf *tf)
+{
+	uint64_t pend = dune_sig_take_pending();
+
+	while (pend) {
+		int sig = __builtin_ctzll(pend);
+
+		pend &= pend - 1;
+		run_signal(sig, tf);
+	}
+}
+
+/*
+ * The host-mode handler behind dune_signal(): a thread in Dune mode gets
+ * the signal in the guest (libdune's host loop delivers it as the
+ * signal's vector before re-entering); other threads, and the process
+ * before it enters, run the handler at once, as signal() would.
+ */
+static void host_sig_trampoline(int sig)
+{
+	if (dune_thread_in_guest())
+		dune_sig_mark_pending(sig);
+	else
+		run_signal(sig, NULL);
+}
+
+static uint64_t routed;	/* signals whose host handler is the trampoline */
+
+/*
+ * SA_RESTART until the process enters Dune mode, then without it: an
+ * interrupted guest system call must come back to the host loop, which
+ * applies SA_RESTART itself after the guest's handler ran (see
+ * syscall_interrupted in entry.c).
+ */
+static int route_signal(int sig, sighandler_t cb)
+{
+	struct sigaction sa = { .sa_flags = dune_process_entered() ? 0 : SA_RESTART };
+
+	sa.sa_handler = (cb == SIG_IGN || cb == SIG_DFL) ? cb : host_sig_trampoline;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL))
+		return -errno;
+	if (sa.sa_handler == host_sig_trampoline)
+		__atomic_fetch_or(&routed, 1ULL << sig, __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_and(&routed, ~(1ULL << sig), __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* At the process's first dune_enter: drop SA_RESTART from the routed. */
+void dune_signals_entered(void)
+{
+	uint64_t set = __atomic_load_n(&routed, __ATOMIC_RELAXED);
+
+	while (set) {
+		int sig = __builtin_ctzll(set);
+
+		set &= set - 1;
+		route_signal(sig, (sighandler_t)host_sig_trampoline);
+	}
+}
+
+/* The handler for @signum's vector; the signal is routed to it from now
+ * on (SA_RESTART semantics, as dune_signal). */
+int dune_register_signal_handler(int signum, dune_intr_cb cb)
+{
+	int r;
+
+	if (signum < 1 || DUNE_SIGNAL_INTR_BASE + signum >= IDT_ENTRIES)
+		return -EINVAL;
+	r = dune_register_intr_handler(DUNE_SIGNAL_INTR_BASE + signum, cb);
+	return r ? r : route_signal(signum, cb ? (sighandler_t)host_sig_trampoline : SIG_DFL);
+}
+
+/*
+ * As signal() (BSD semantics: SA_RESTART, the signal blocked while its
+ * handler runs), but the handler runs inside Dune mode, on the guest
+ * vector DUNE_SIGNAL_INTR_BASE + @sig, as in the original libdune.
+ * Returns NULL, or SIG_ERR with errno.
+ */
 sighandler_t dune_signal(int sig, sighandler_t cb)
 {
+	int r;
+
 	if (sig < 1 || DUNE_SIGNAL_INTR_BASE + sig >= IDT_ENTRIES) {
 		errno = EINVAL;
 		return SIG_ERR;
 	}
-	if (signal(sig, cb) == SIG_ERR)
-		return SIG_ERR;
 	__atomic_store_n(&sig_cbs[sig], cb, __ATOMIC_RELEASE);
+	r = route_signal(sig, cb);
+	if (r) {
+		errno = -r;
+		return SIG_ERR;
+	}
 	return NULL;
 }
 
@@ -286,16 +379,17 @@ void dune_trap_handler(int num, struct dune_tf *tf)
 	dune_intr_cb cb = __atomic_load_n(&intr_cbs[num], __ATOMIC_ACQUIRE);
 	dune_pgflt_cb pf;
 
-	if (cb) {
-		cb(tf);
+	/* Signals that came while ring-3 code ran wait for it to enter ring 0. */
+	if (tf->cs & 3)
+		run_pending_signals(tf);
+
+	if (num >= DUNE_SIGNAL_INTR_BASE) {
+		run_signal(num - DUNE_SIGNAL_INTR_BASE, tf);
+		run_pending_signals(tf);
 		return;
 	}
-	if (num >= DUNE_SIGNAL_INTR_BASE) {
-		sighandler_t s = __atomic_load_n(&sig_cbs[num - DUNE_SIGNAL_INTR_BASE],
-						 __ATOMIC_ACQUIRE);
-
-		if (s && s != SIG_IGN && s != SIG_DFL)
-			s(num - DUNE_SIGNAL_INTR_BASE);
+	if (cb) {
+		cb(tf);
 		return;
 	}
 	switch (num) {
@@ -319,6 +413,7 @@ void dune_syscall_handler(struct dune_tf *tf)
 {
 	dune_syscall_cb cb = __atomic_load_n(&syscall_cb, __ATOMIC_ACQUIRE);
 
+	run_pending_signals(tf);
 	if (cb) {
 		cb(tf);
 		return;

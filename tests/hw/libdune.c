@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "dunetest.h"
@@ -232,6 +233,42 @@ static void case_ring3(void *arg)
 		if (run_user(u_getpid_loop, 1, 0) != getpid())
 			break;
 	SUB(i == 2000, "2000 trips to ring 3 and back: %d", i);
+	exit(sub_failed);
+}
+
+/* A signal that arrives while ring-3 code runs reaches its dune_signal
+ * handler, in ring 0, when the ring-3 code next enters ring 0. */
+static volatile int alarm_hits;
+static volatile uint16_t alarm_cs;
+
+static void on_alarm(int sig)
+{
+	alarm_hits++;
+	__asm__ __volatile__("mov %%cs, %0" : "=r"(alarm_cs));
+}
+
+static void stop_on_alarm(struct dune_tf *tf)
+{
+	if (tf->rax == SYS_exit)
+		dune_ret_from_user((int)ARG0(tf));
+	if (alarm_hits)
+		dune_ret_from_user(1000);
+	tf->rax = -ENOSYS;
+}
+
+static void case_ring3_signal(void *arg)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 20000 } };
+	long r;
+
+	SUB(setup_user() == 0, "ring-3 mappings");
+	dune_register_syscall_handler(stop_on_alarm);
+	dune_signal(SIGALRM, on_alarm);
+	setitimer(ITIMER_REAL, &it, NULL);
+	r = run_user(u_nosys_loop, 1UL << 60, 0);
+	SUB(r == 1000 && alarm_hits == 1 && alarm_cs == GD_KT,
+	    "SIGALRM during ring-3 code ran its handler in ring 0: %ld, %d hits, cs %#x", r,
+	    alarm_hits, alarm_cs);
 	exit(sub_failed);
 }
 
@@ -529,6 +566,7 @@ int main(void)
 	run_case("raw vmcall and vmmcall work on this vendor", case_hypercalls, 0);
 	run_case("page tables: map_phys, mprotect, unmap, on-demand, A/D bits", case_vm, 0);
 	run_case("ring 3: syscalls and faults reach ring-0 handlers", case_ring3, 0);
+	run_case("a signal during ring-3 code reaches its handler", case_ring3_signal, 0);
 	run_case("misc: procmap, printf, pages, dune_mmap, ticks", case_misc, 0);
 	run_case("fault in every nested handler ends in SIGSEGV", case_trap_overflow, SIGSEGV);
 	return hwtest_done();

@@ -90,8 +90,10 @@ enum dune_ret {
 	DUNE_RET_BAD_STATE = 7,		/* the CPU refused the guest state */
 	DUNE_RET_SYSCALL_INTERRUPTED = 8, /* with DUNE_ENTER failing EINTR: a
 					   * signal interrupted the guest's
-					   * system call, which returns -EINTR;
-					   * regs.rip is at the hypercall */
+					   * system call, which returns -EINTR
+					   * (or is re-run: regs.rip is at the
+					   * hypercall); status holds the
+					   * kernel's -ERESTART* code */
 };
 
 /**
