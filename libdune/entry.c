@@ -35,6 +35,7 @@ struct dune_layout dune_layout_cache;
 #define IST_FRAMES	8
 #define IST_STACK_SIZE	(IST_FRAME * IST_FRAMES)
 #define DF_STACK_SIZE	(16 * 1024)
+#define ENTRY_STACK_MAPPED (32 * 1024)	/* below dune_enter's frame, see there */
 #define HYPERCALL_INSN_LEN 3	/* VMCALL 0f 01 c1, VMMCALL 0f 01 d9 */
 
 struct tss64 {
@@ -69,14 +70,14 @@ struct dune_percpu {
 	uint64_t user_ret;
 	uint64_t lstar_kernel;
 	uint64_t lstar_user;
-	uint64_t reserved[5];
+	uint64_t sig_pending;		/* dune_signal() signals for the guest */
+	uint64_t reserved[4];
 	uint64_t gdt[NR_GDT_ENTRIES];
 	uint8_t pad[20];		/* puts tss.ist[0] at PC_TSS_IST1 */
 	struct tss64 tss;
 	uint8_t *ist_stack;
 	uint8_t *df_stack;
 	uint8_t *host_stack;
-	uint64_t sig_pending;		/* dune_signal() signals for the guest */
 	int sig_restart;		/* one of them interrupted a system call */
 	struct dune_config conf;
 };
@@ -88,6 +89,7 @@ _Static_assert(offsetof(struct dune_percpu, ist_top) == PC_IST_TOP, "offsets.h")
 _Static_assert(offsetof(struct dune_percpu, user_ret) == PC_USER_RET, "offsets.h");
 _Static_assert(offsetof(struct dune_percpu, lstar_user) == PC_LSTAR_U, "offsets.h");
 _Static_assert(offsetof(struct dune_percpu, tss.ist[0]) == PC_TSS_IST1, "offsets.h");
+_Static_assert(offsetof(struct dune_percpu, sig_pending) == PC_SIG_PENDING, "offsets.h");
 _Static_assert(offsetof(struct dune_tf, rax) == TF_RAX, "offsets.h");
 _Static_assert(offsetof(struct dune_tf, cs) == TF_CS, "offsets.h");
 _Static_assert(offsetof(struct dune_tf, ss) == TF_SS, "offsets.h");
@@ -474,6 +476,13 @@ int dune_enter(void)
 		if (!percpu)
 			return -ENOMEM;
 	}
+	/* The guest's first instructions run on this stack before its IDT
+	 * exists (a page fault there would be a triple fault): map the part
+	 * around the stack pointer now; deeper pages fault in later. */
+	r = dune_vm_map_mirror_range((char *)__builtin_frame_address(0) - ENTRY_STACK_MAPPED,
+				     ENTRY_STACK_MAPPED + PGSIZE);
+	if (r)
+		return r;
 	c = &percpu->conf;
 	memset(c, 0, sizeof(*c));
 	if (syscall(SYS_arch_prctl, ARCH_GET_FS, &fs))

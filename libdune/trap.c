@@ -383,6 +383,10 @@ void dune_trap_handler(int num, struct dune_tf *tf)
 	if (tf->cs & 3)
 		run_pending_signals(tf);
 
+	if (num == DUNE_SIGNAL_KICK) {
+		run_pending_signals(tf);
+		return;
+	}
 	if (num >= DUNE_SIGNAL_INTR_BASE) {
 		run_signal(num - DUNE_SIGNAL_INTR_BASE, tf);
 		run_pending_signals(tf);

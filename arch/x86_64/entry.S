@@ -58,11 +58,20 @@ __dune_ret:
 	.globl __dune_syscall_vmcall
 __dune_syscall_vmcall:
 	vmcall
-	jmp __dune_syscall_return
+	jmp __dune_syscall_signals
 
 	.globl __dune_syscall_vmmcall
 __dune_syscall_vmmcall:
 	vmmcall
+	/* fall through */
+
+/* A signal for the guest that the host loop could not deliver before the
+ * last entry (it came in between) is taken here, at the system call's
+ * return, through the kick vector. */
+__dune_syscall_signals:
+	cmpq $0, %gs:PC_SIG_PENDING
+	je __dune_syscall_return
+	int $DUNE_SIGNAL_KICK
 	/* fall through */
 
 /* The caller's red zone below rsp may be live: step over it (lea leaves

@@ -24,7 +24,11 @@
 #define PC_USER_RET	0x40	/* dune_jump_to_user's saved stack */
 #define PC_LSTAR_K	0x48	/* SYSCALL entry for ring-0 callers */
 #define PC_LSTAR_U	0x50	/* SYSCALL entry for ring-3 callers */
+#define PC_SIG_PENDING	0x58	/* dune_signal() signals waiting for the guest */
 #define PC_TSS_IST1	0x100	/* &percpu->tss.ist[0] */
+
+/* The vector that runs pending guest signals (below DUNE_SIGNAL_INTR_BASE). */
+#define DUNE_SIGNAL_KICK	199
 
 /* struct dune_tf (the original libdune layout) */
 #define TF_RDI		0

@@ -130,7 +130,8 @@ typedef void (*dune_intr_cb)(struct dune_tf *tf);
 typedef void (*dune_pgflt_cb)(uintptr_t addr, uint64_t fec, struct dune_tf *tf);
 typedef void (*dune_syscall_cb)(struct dune_tf *tf);
 
-/* Signals reach the guest as these vectors (DUNE_SIGNAL_INTR_BASE + signo). */
+/* Signals reach the guest as these vectors (DUNE_SIGNAL_INTR_BASE + signo);
+ * vector 199 is libdune's own (it runs signals that wait for the guest). */
 #define DUNE_SIGNAL_INTR_BASE	200
 
 /* Handler for vector @vec (0..255); a registered handler also replaces

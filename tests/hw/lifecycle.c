@@ -189,6 +189,39 @@ static void sc_guest_restart(void)
 	       hits[SIGALRM]);
 }
 
+/* SIGSTOP stops a (Dune) child, SIGCONT resumes it, SIGTERM ends it. */
+static void sc_stop_cont(void)
+{
+	int st, p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		volatile unsigned long n = 0;
+
+		if (in_dune && dune_init_and_enter())
+			_exit(50);
+		if (write(p[1], "r", 1) != 1)
+			_exit(51);
+		for (;;)
+			n += syscall(SYS_getppid) > 0;
+	}
+	if (read(p[0], &c, 1) != 1)
+		return;
+	kill(pid, SIGSTOP);
+	waitpid(pid, &st, WUNTRACED);
+	printf("stopped %d by %d\n", WIFSTOPPED(st), WIFSTOPPED(st) ? WSTOPSIG(st) : 0);
+	kill(pid, SIGCONT);
+	waitpid(pid, &st, WCONTINUED);
+	printf("continued %d\n", WIFCONTINUED(st));
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	printf("terminated by %d\n", WIFSIGNALED(st) ? WTERMSIG(st) : -1);
+}
+
 static void sc_default_term(void)
 {
 	printf("before SIGTERM\n");
@@ -446,6 +479,7 @@ static const struct scenario scenarios[] = {
 	{ "sigprocmask blocks and releases", sc_sigprocmask },
 	{ "EINTR without SA_RESTART, restart with it", sc_eintr_restart },
 	{ "dune_signal handler: read restarted, nanosleep EINTR", sc_guest_restart },
+	{ "SIGSTOP, SIGCONT, SIGTERM on a child", sc_stop_cont },
 	{ "SIGTERM default action", sc_default_term },
 	{ "SIGSEGV default action", sc_default_segv },
 	{ "abort()", sc_abort },
