@@ -551,5 +551,12 @@ int main(int argc, char **argv)
 			       describe_status(sp, a, sizeof(a)), plain,
 			       describe_status(sd, b, sizeof(b)), dune);
 	}
+	{
+		struct dune_info info;
+
+		CHECK(dune_get_info(&info) == 0 && info.live_vcpus == 0,
+		      "every vCPU of the %zu Dune runs was freed (live vCPUs: %u)",
+		      sizeof(scenarios) / sizeof(scenarios[0]), info.live_vcpus);
+	}
 	return hwtest_done();
 }

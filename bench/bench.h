@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * dune-bench: the micro-benchmarks of the Dune paper (OSDI 2012, Tables 2
+ * and 3), each measured in plain Linux and in Dune mode in the same run.
+ * Shared definitions: the rows, the results, the cycle counter.
+ */
+#ifndef DUNE_BENCH_H
+#define DUNE_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <dune/info.h>	/* the module ABI: struct dune_stats, DUNE_EXIT_* */
+
+#define BENCH_MAX_RUNS	15
+#define BENCH_PGSIZE	4096UL
+
+enum row_id {
+	ROW_SYSCALL,		/* getpid round trip */
+	ROW_PGFAULT,		/* Linux kernel fault vs Dune guest-handled fault */
+	ROW_PGFAULT_NESTED,	/* first touch of new process memory, both modes */
+	ROW_PTWALK,		/* random page accesses: TLB misses, 2D walks */
+	ROW_PTRACE,		/* system-call interposition */
+	ROW_TRAP,		/* user-level trap handler round trip (int3) */
+	ROW_APPEL1,		/* PROT1 + TRAP + UNPROT */
+	ROW_APPEL2,		/* PROTN + TRAP + UNPROT */
+	NR_ROWS
+};
+
+/* What the Dune side must cost in VM exits per operation (the CHECKs). */
+enum exit_target {
+	TARGET_NONE,		/* reported only */
+	TARGET_ONE,		/* exactly one exit per operation */
+	TARGET_ZERO,		/* no exit caused by the operation */
+	TARGET_AT_MOST_ONE,	/* at most one per operation */
+};
+
+struct row_info {
+	const char *name;
+	int table;		/* in the paper */
+	const char *title;
+	const char *unit;	/* what one operation is */
+	const char *linux_how;
+	const char *dune_how;
+	double paper_linux;	/* cycles, paper Tables 2/3; 0: none */
+	double paper_dune;
+	enum exit_target target;
+};
+
+extern const struct row_info bench_rows[NR_ROWS];
+
+/* One side (Linux or Dune) of one row; lives in shared memory so forked
+ * measuring processes can fill it. */
+struct side_result {
+	int err;			/* 0, or a negative errno: not measured */
+	char why[120];			/* what went wrong */
+	int runs;			/* runs completed */
+	long ops;			/* operations per run */
+	double cycles[BENCH_MAX_RUNS];	/* cycles per operation, each run */
+	bool has_exits;			/* Dune side: exits[] is valid */
+	uint64_t exits[DUNE_STATS_MAX_EXITS];	/* summed over the runs */
+};
+
+struct row_result {
+	bool selected;
+	struct side_result lnx, dune;	/* "linux" is a GNU C macro */
+};
+
+struct bench_params {
+	int runs;
+	long ops[NR_ROWS];	/* operations per run */
+	long ptwalk_pages;	/* size of the ptwalk region */
+	long appel_pages;	/* pages per appel pass */
+};
+
+typedef void (*side_fn)(const struct bench_params *p, struct side_result *r);
+
+/* linux.c, dune.c: one function per row; a NULL entry is not measured. */
+extern const side_fn bench_linux[NR_ROWS];
+extern const side_fn bench_dune[NR_ROWS];
+
+/* ------------------------------------------------------------ timing */
+
+extern uint64_t bench_tsc_overhead;
+
+/* RDTSC fenced on both sides (not CPUID, which exits in Dune mode). */
+static inline uint64_t bench_tsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
+	return lo | (uint64_t)hi << 32;
+}
+
+void bench_measure_tsc_overhead(void);
+/* Store run @run's result: @cycles over @ops operations. */
+void bench_record(struct side_result *r, int run, uint64_t cycles, long ops);
+void bench_fail(struct side_result *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* getpid with the SYSCALL instruction itself (no libc), same code in both
+ * modes; in Dune mode ring 0's SYSCALL is libdune's hypercall. */
+static inline long bench_raw_getpid(void)
+{
+	long ret;
+
+	__asm__ __volatile__("syscall" : "=a"(ret) : "a"(39L) : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* ---------------------------------------------- ptwalk's pointer chase */
+
+/* Link @npages pages of @mem into one random cycle (same order for the
+ * same seed); returns the start, or NULL without memory. */
+void *chase_build(uint8_t *mem, long npages);
+/* Follow @steps links from @p; returns where it ended (keeps it live). */
+void *chase_run(void *p, long steps);
+
+/* ---------------------------------------------------------- machine */
+
+struct machine_info {
+	bool emulated;
+	char emulated_how[200];	/* how that was decided */
+	char cpu_model[96];
+	char kernel[96];
+	char backend[8];	/* "vmx", "svm" or "" */
+};
+
+void machine_detect(struct machine_info *m);
+
+/* ----------------------------------------------------------- report */
+
+struct report {
+	const struct bench_params *params;
+	const struct machine_info *machine;
+	const struct row_result *results;
+	bool quick;
+	bool dune_available;
+	char dune_why[120];
+};
+
+/* Median of a side's runs; false when it was not measured. */
+bool side_median(const struct side_result *s, double *out);
+/* Exits the operations caused (host interrupts and NMIs excluded). */
+uint64_t side_caused_exits(const struct side_result *s);
+/* Does the Dune side meet its row's exit target?  @msg says why. */
+bool row_target_met(enum row_id id, const struct side_result *d, char *msg, size_t len);
+
+void report_table(const struct report *rep);
+/* Returns 0 or a negative errno. */
+int report_json(const struct report *rep, const char *path);
+
+#endif /* DUNE_BENCH_H */
