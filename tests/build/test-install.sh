@@ -19,19 +19,29 @@ t() {	# t STATUS MESSAGE
 	fi
 }
 
-make -s -C "$build" install prefix="$tmp/usr" moduledir="$tmp/modules" DEPMOD= \
-	>"$tmp/install.log" 2>&1
+# moduledir/udevrulesdir are absolute by default; DEPMOD= and GROUPADD= keep
+# the test from running depmod or creating the group on this machine.
+inst_vars="prefix=$tmp/usr moduledir=$tmp/modules udevrulesdir=$tmp/udev DEPMOD= GROUPADD="
+# shellcheck disable=SC2086
+make -s -C "$build" install $inst_vars >"$tmp/install.log" 2>&1
 st=$?
 [ $st -eq 0 ] || tail -20 "$tmp/install.log"
 t $st "make install prefix=$tmp/usr"
 for f in include/dune/dune.h include/dune/mmu.h include/dune/cpu-x86.h include/dune/info.h \
 	 include/dune/uapi/dune.h include/libdune/dune.h include/libdune/mmu.h \
-	 include/libdune/cpu-x86.h lib/libdune.a lib/pkgconfig/libdune.pc; do
+	 include/libdune/cpu-x86.h lib/libdune.a lib/pkgconfig/libdune.pc bin/dunectl \
+	 share/man/man8/dunectl.8 share/man/man1/dune-sandbox.1 share/man/man3/dune_init.3 \
+	 share/man/man3/dune_enter.3 share/man/man3/dune_init_and_enter.3; do
 	[ -f "$tmp/usr/$f" ]
 	t $? "installed $f"
 done
 [ -f "$tmp/modules/dune.ko" ]
 t $? "installed dune.ko in moduledir"
+[ -f "$tmp/udev/60-dune.rules" ]
+t $? "installed the udev rule 60-dune.rules in udevrulesdir"
+out=$(LD_LIBRARY_PATH="$tmp/usr/lib" DUNE_DEVICE="$tmp/none" "$tmp/usr/bin/dunectl" info 2>&1)
+[ $? -eq 1 ] && echo "$out" | grep -q "not loaded"
+t $? "the installed dunectl runs (from the installed libdune.so): $out"
 
 export PKG_CONFIG_PATH="$tmp/usr/lib/pkgconfig"
 cflags=$(pkg-config --cflags libdune)
@@ -68,9 +78,9 @@ if command -v c++ >/dev/null; then
 	c++ -Wall -Werror -c -o "$tmp/cxx.o" "$tmp/cxx.cc" $cflags
 	t $? "<dune/dune.h> compiles as C++"
 fi
-make -s -C "$build" uninstall prefix="$tmp/usr" moduledir="$tmp/modules" DEPMOD= \
-	>/dev/null 2>&1
-left=$(find "$tmp/usr" "$tmp/modules" -type f 2>/dev/null | wc -l)
+# shellcheck disable=SC2086
+make -s -C "$build" uninstall $inst_vars >/dev/null 2>&1
+left=$(find "$tmp/usr" "$tmp/modules" "$tmp/udev" -type f 2>/dev/null | wc -l)
 [ "$left" -eq 0 ]
 t $? "make uninstall removes every installed file ($left left)"
 echo "$pass passed, $fail failed"
