@@ -247,6 +247,7 @@ struct walk {
 	int create;
 	unsigned int flags;
 	bool flush;
+	bool wide;		/* two passes (wrapped) or the whole space */
 	struct page_head dead;
 	int (*fn)(struct walk *w, ptent_t *pte, int level, uintptr_t va);
 };
@@ -333,6 +334,7 @@ static int walk_range(ptent_t *root, struct walk *w, uintptr_t start, uintptr_t 
 	int r;
 
 	w->flush = false;
+	w->wide = end - start >= VA_MASK || e < s;
 	SLIST_INIT(&w->dead);
 	if (end - start >= VA_MASK) {
 		s = 0;
@@ -349,12 +351,26 @@ static int walk_range(ptent_t *root, struct walk *w, uintptr_t start, uintptr_t 
 	return r;
 }
 
+/* Up to this many pages, INVLPG each instead of reloading CR3. */
+#define FLUSH_ONE_MAX	16
+
+/*
+ * INVLPG drops the TLB entries of the page (a 2M/1G entry covering it
+ * too) and every paging-structure-cache entry (SDM Vol. 3A 4.10.4.1), so
+ * it also covers page tables freed by the walk.
+ */
 static void walk_done(struct walk *w)
 {
 	struct page *pg;
 
-	if (w->flush)
+	if (w->flush && !w->wide && (w->end - w->start) / PGSIZE < FLUSH_ONE_MAX) {
+		uintptr_t va;
+
+		for (va = PGADDR(w->start); va <= w->end; va += PGSIZE)
+			flush_tlb_one((uintptr_t)canonical(va));
+	} else if (w->flush) {
 		flush_tlb();
+	}
 	while ((pg = SLIST_FIRST(&w->dead))) {
 		SLIST_REMOVE_HEAD(&w->dead, link);
 		dune_page_put(pg);
