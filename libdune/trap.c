@@ -117,11 +117,21 @@ void dune_set_user_fs(unsigned long fs_base)
 	__asm__ __volatile__("mov %0, %%gs:%c1" : : "r"(fs_base), "i"(PC_UFS) : "memory");
 }
 
+/* The tree that faulted: CR3's, which may be a clone of pgroot. */
+static ptent_t *current_pgtable(void)
+{
+	uintptr_t cr3, va;
+
+	__asm__ __volatile__("mov %%cr3, %0" : "=r"(cr3));
+	va = dune_pa_to_va(PTE_ADDR(cr3));
+	return va && va != ~0UL ? (ptent_t *)va : pgroot;
+}
+
 static bool page_mapped(const void *va)
 {
 	ptent_t *pte;
 
-	return pgroot && dune_vm_lookup(pgroot, (void *)va, CREATE_NONE, &pte) == 0 &&
+	return pgroot && dune_vm_lookup(current_pgtable(), (void *)va, CREATE_NONE, &pte) == 0 &&
 	       (*pte & PTE_P);
 }
 
@@ -220,7 +230,8 @@ static void default_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	if (!(fec & (FEC_P | FEC_U | FEC_RSV)) && dune_vm_map_mirror(addr) == 0)
 		return;
 	if ((fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W) &&
-	    dune_vm_lookup(pgroot, (void *)addr, CREATE_NONE, &pte) == 0 && (*pte & PTE_COW)) {
+	    dune_vm_lookup(current_pgtable(), (void *)addr, CREATE_NONE, &pte) == 0 &&
+	    (*pte & PTE_COW)) {
 		dune_vm_default_pgflt_handler(addr, fec);
 		return;
 	}

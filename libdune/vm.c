@@ -211,6 +211,22 @@ static inline bool in_ring0(void)
 	return !(cs & 3);
 }
 
+/*
+ * The page-table root the CPU uses now (a program may run on a clone of
+ * pgroot: faults must be resolved in the tree that faulted); pgroot
+ * outside ring 0.
+ */
+static ptent_t *current_root(void)
+{
+	uintptr_t cr3, va;
+
+	if (!in_ring0())
+		return pgroot;
+	__asm__ __volatile__("mov %%cr3, %0" : "=r"(cr3));
+	va = dune_pa_to_va(PTE_ADDR(cr3));
+	return va && va != ~0UL ? (ptent_t *)va : pgroot;
+}
+
 /* MOV to CR3 and INVLPG fault outside ring 0 (host mode, unit tests),
  * where there is no guest TLB to flush anyway. */
 static void flush_tlb(void)
@@ -909,12 +925,13 @@ void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
 {
 	ptent_t *pte;
 
-	/* Ring-0 first touch of process memory not yet in pgroot. */
+	/* Ring-0 first touch of process memory not yet in the page table. */
 	if (!(fec & (FEC_P | FEC_U | FEC_RSV)) && dune_vm_map_mirror(addr) == 0)
 		return;
 	if ((fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W) &&
-	    dune_vm_lookup(pgroot, (void *)addr, CREATE_NONE, &pte) == 0 && (*pte & PTE_COW)) {
-		if (cow_fault(pgroot, addr)) {
+	    dune_vm_lookup(current_root(), (void *)addr, CREATE_NONE, &pte) == 0 &&
+	    (*pte & PTE_COW)) {
+		if (cow_fault(current_root(), addr)) {
 			dune_printf("dune: out of pages for copy-on-write at %#lx\n", addr);
 			dune_die();
 		}
@@ -986,7 +1003,7 @@ int dune_vm_map_mirror(uintptr_t va)
 	if (!pgroot)
 		return -EINVAL;
 	pthread_mutex_lock(&vm_lock);
-	r = lookup(pgroot, va, CREATE_NORMAL, &pte, NULL);
+	r = lookup(current_root(), va, CREATE_NORMAL, &pte, NULL);
 	if (!r && !(*pte & PTE_P)) {
 		if (*pte)
 			r = -EEXIST;

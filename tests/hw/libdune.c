@@ -390,8 +390,9 @@ static void case_hypercalls(void *arg)
 #define REGION_PAGES	16
 
 static uint8_t *demand_base;
-static volatile int n_demand, n_wp;
-static uintptr_t wp_addr;
+static volatile int n_demand, n_wp, n_clone;
+static uintptr_t wp_addr, clone_addr;
+static ptent_t *clone_root;
 
 static void vm_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 {
@@ -400,6 +401,12 @@ static void vm_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 		n_demand++;
 		if (dune_vm_map_pages(pgroot, (void *)PGADDR(addr), 4096, PERM_R | PERM_W))
 			dune_die();
+		return;
+	}
+	if (clone_addr && PGADDR(addr) == clone_addr && !(fec & FEC_P)) {
+		n_clone++;
+		dune_vm_mprotect(clone_root, (void *)clone_addr, 4096, PERM_R | PERM_W);
+		dune_flush_tlb_one(clone_addr);
 		return;
 	}
 	if (wp_addr && PGADDR(addr) == wp_addr && (fec & FEC_W)) {
@@ -444,6 +451,7 @@ static void case_vm(void *arg)
 	uint8_t *alias = reserve(4 * 4096), *ad = reserve(8 * 4096);
 	struct dune_page_stats s0, s1;
 	struct ad_walk w = { ad, 0, 0 };
+	volatile uint8_t *fresh;
 	ptent_t *pte;
 	int i, r;
 
@@ -489,6 +497,29 @@ static void case_vm(void *arg)
 	dune_page_stats_get(&s1);
 	SUB(s1.free == s0.free, "unmap gave the pool its pages back: %lu vs %lu",
 	    (unsigned long)s1.free, (unsigned long)s0.free);
+
+	/* a clone of the tree: the process runs on it; a page closed only in
+	 * the clone faults only there; faults on it resolve in the clone */
+	buf[2 * 4096] = 0x42;
+	clone_root = dune_vm_clone(pgroot);
+	SUB(clone_root != NULL, "dune_vm_clone");
+	if (clone_root) {
+		clone_addr = (uintptr_t)buf + 2 * 4096;
+		SUB(dune_vm_mprotect(clone_root, (void *)clone_addr, 4096, PERM_NONE) == 0,
+		    "mprotect in the clone");
+		load_cr3(dune_va_to_pa(clone_root));
+		SUB(*(volatile uint8_t *)clone_addr == 0x42 && n_clone == 1,
+		    "under the clone the page faulted once (%d) and then read", n_clone);
+		/* fresh process memory first touched under the clone */
+		fresh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			     -1, 0);
+		fresh[0] = 9;
+		load_cr3(dune_va_to_pa(pgroot));
+		SUB(fresh[0] == 9, "memory first touched under the clone");
+		SUB(*(volatile uint8_t *)clone_addr == 0x42 && n_clone == 1,
+		    "the original tree never lost the page (%d faults)", n_clone);
+		dune_vm_free(clone_root);
+	}
 
 	/* accessed/dirty bits set by the MMU */
 	SUB(dune_vm_map_pages(pgroot, ad, 8 * 4096, PERM_R | PERM_W) == 0, "map_pages");
