@@ -20,6 +20,7 @@
 #include <linux/sched.h>
 
 #include "internal.h"
+#include "../kmod/common/layout.h"
 #include "../arch/x86_64/offsets.h"
 
 _Static_assert(CONF_RSP == offsetof(struct dune_config, regs.rsp), "entry.S");
@@ -78,6 +79,7 @@ struct dune_percpu {
 	uint8_t *ist_stack;
 	uint8_t *df_stack;
 	uint8_t *host_stack;
+	uint64_t fault_retried;		/* the page nested_fault_in_host touched */
 	int sig_restart;		/* one of them interrupted a system call */
 	struct dune_config conf;
 };
@@ -377,6 +379,30 @@ static void syscall_interrupted(struct dune_config *c)
 	c->regs.rip += HYPERCALL_INSN_LEN;
 }
 
+/*
+ * The module could not give the guest this page: the process has no
+ * mapping there, or one Linux would first have to grow (a stack), or a
+ * file page past the end.  Make the same access in host mode, once: Linux
+ * then grows the stack, or delivers exactly the signal the program would
+ * get without Dune (SIGSEGV, SIGBUS; a handler that fixes the mapping
+ * works too).  If the access succeeds the guest tries again; if the guest
+ * still cannot have the page, the process dies with SIGSEGV.
+ */
+static bool nested_fault_in_host(struct dune_config *c)
+{
+	uint64_t hva = dune_gpa_to_hva(&dune_layout_cache, c->info);
+	uint64_t page = c->info & ~(uint64_t)(PGSIZE - 1);
+
+	if (!hva || percpu->fault_retried == page)
+		return false;
+	percpu->fault_retried = page;
+	if (c->status & DUNE_NPF_WRITE)
+		__atomic_fetch_add((uint64_t *)(hva & ~7UL), 0, __ATOMIC_RELAXED);
+	else
+		(void)*(volatile uint8_t *)hva;
+	return true;
+}
+
 /* Host mode: (re-)enter the guest and serve what it hands back. */
 static int host_loop(struct dune_config *c)
 {
@@ -389,6 +415,8 @@ static int host_loop(struct dune_config *c)
 				syscall_interrupted(c);
 			continue;
 		}
+		if (c->ret != DUNE_RET_NESTED_FAULT)
+			percpu->fault_retried = ~0UL;
 		switch (c->ret) {
 		case DUNE_RET_SYSCALL: {
 			bool done;
@@ -402,8 +430,10 @@ static int host_loop(struct dune_config *c)
 			host_stats.signals++;
 			break;
 		case DUNE_RET_NESTED_FAULT:
-			host_die(c, "guest touched memory the process does not own", SIGSEGV);
-			break;
+			if (!nested_fault_in_host(c))
+				host_die(c, "guest touched memory the process does not own",
+					 SIGSEGV);
+			continue;
 		case DUNE_RET_TRIPLE_FAULT:
 			host_die(c, "triple fault in the guest", SIGSEGV);
 			break;

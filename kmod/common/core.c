@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/uaccess.h>
 
 #include "core.h"
@@ -59,11 +60,33 @@ static bool config_valid(const struct dune_config *conf)
 	return true;
 }
 
+/*
+ * Is the calling thread already inside a vCPU run loop?  The guest's system
+ * calls run in the kernel on this thread (syscall.c), so a guest can issue
+ * DUNE_ENTER (on this or another /dev/dune file) from inside DUNE_ENTER.
+ * Nesting would register the thread's preempt notifier twice (a cycle in
+ * the notifier list: the next context switch loops forever) and load a
+ * second vCPU over the running one.  Between vcpu_begin and vcpu_end the
+ * thread has a preempt notifier registered; a thread entering from host
+ * user mode has none (KVM, the only other user, registers one only inside
+ * its own ioctls).
+ */
+static bool dune_in_vcpu_loop(void)
+{
+#ifdef CONFIG_PREEMPT_NOTIFIERS
+	return !hlist_empty(&current->preempt_notifiers);
+#else
+	return false;
+#endif
+}
+
 static long dune_ioctl_enter(struct file *file, void __user *arg)
 {
 	struct dune_config conf;
 	long r;
 
+	if (dune_in_vcpu_loop())
+		return -EBUSY;
 	if (copy_from_user(&conf, arg, sizeof(conf)))
 		return -EFAULT;
 	if (!config_valid(&conf)) {

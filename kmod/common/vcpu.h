@@ -18,10 +18,7 @@
 /* Backends translate their exit codes into enum dune_exit_reason (uapi). */
 static_assert(DUNE_EXIT_NR <= DUNE_STATS_MAX_EXITS);
 
-#define DUNE_NPF_READ		(1U << 0)
-#define DUNE_NPF_WRITE		(1U << 1)
-#define DUNE_NPF_EXEC		(1U << 2)
-#define DUNE_NPF_PRESENT	(1U << 3)	/* a translation existed */
+/* DUNE_NPF_* (the access of a nested page fault) are in uapi/dune.h. */
 
 /**
  * struct dune_exit - one exit, normalized by the backend.

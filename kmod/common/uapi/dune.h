@@ -96,6 +96,13 @@ enum dune_ret {
 					   * kernel's -ERESTART* code */
 };
 
+/* DUNE_RET_NESTED_FAULT: dune_config.status holds the access, .info the
+ * guest-physical address. */
+#define DUNE_NPF_READ		(1U << 0)
+#define DUNE_NPF_WRITE		(1U << 1)
+#define DUNE_NPF_EXEC		(1U << 2)
+#define DUNE_NPF_PRESENT	(1U << 3)	/* a translation existed */
+
 /**
  * struct dune_config - DUNE_ENTER argument (in and out).
  * @regs:	in: where the guest starts or resumes; out: guest state at
