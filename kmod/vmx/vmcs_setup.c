@@ -42,7 +42,9 @@
  * mode paging and cache control, cannot see or set VMXE (fixed to 1 in
  * VMX operation, SDM 24.8) and cannot turn machine checks off.
  */
-#define CR0_HOST_OWNED	(X86_CR0_PE | X86_CR0_PG | X86_CR0_NE | X86_CR0_CD | X86_CR0_NW)
+/* Every CR0 bit: a guest write that changes any of them exits and is
+ * refused, as on AMD, where all CR0 writes are intercepted (SDM 25.3). */
+#define CR0_HOST_OWNED	(~0UL)
 #define CR4_HOST_OWNED	(X86_CR4_PAE | X86_CR4_VMXE | X86_CR4_MCE)
 
 struct vmx_seg_fields {
