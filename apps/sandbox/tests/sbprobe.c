@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A program for dune-sandbox's tests (tests/hw/sandbox.sh), run both
+ * plainly and in the sandbox.  Built static (sbprobe) and dynamic
+ * (sbprobe-dyn).  Modes:
+ *   hello		print a line
+ *   mem		malloc/realloc/mmap/mprotect/munmap, print a checksum
+ *   cpu N		CPU-bound work, print its result
+ *   calls N		N cheap system calls (getppid + write to /dev/null)
+ *   socket		socket(AF_INET): exit 0 if created, 3 if EPERM
+ *   thread		pthread_create: exit 0 if it ran, 3 if refused
+ *   read|write|jump ADDR|auto	touch ADDR (auto: the monitor's memory, found
+ *			in /proc/self/maps): must be killed, never succeed
+ *   sys ADDR|auto	hand ADDR to system calls and try to map over it;
+ *			every attempt must fail: exit = number that did not
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The monitor lives between the sandbox's two arenas (apps/sandbox/sandbox.h). */
+#define MON_LO	0x60000000UL
+#define MON_HI	0x100000000UL
+
+static uintptr_t monitor_addr(const char *perm)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], p[8];
+	unsigned long lo, hi;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 && lo >= MON_LO && lo < MON_HI &&
+		    !strcmp(p, perm)) {
+			fclose(f);
+			return lo + 64;
+		}
+	fclose(f);
+	return 0;
+}
+
+static uintptr_t addr_arg(const char *s, const char *perm)
+{
+	uintptr_t a = strcmp(s, "auto") ? strtoul(s, NULL, 0) : monitor_addr(perm);
+
+	if (!a) {
+		fprintf(stderr, "sbprobe: no monitor address found\n");
+		exit(2);
+	}
+	return a;
+}
+
+static int failures;
+
+static void expect_fail(long r, const char *what)
+{
+	int e = errno;
+
+	if (r == -1 || (r < 0 && r > -4096)) {
+		printf("refused: %s (%s)\n", what, strerror(r == -1 ? e : (int)-r));
+	} else {
+		printf("SUCCEEDED: %s = %ld\n", what, r);
+		failures++;
+	}
+}
+
+static int sys_attacks(uintptr_t a)
+{
+	struct iovec iov = { (void *)a, 16 };
+	char buf[64];
+	int fd = open("/proc/self/exe", O_RDONLY);
+
+	printf("monitor address %#lx\n", (unsigned long)a);
+	expect_fail(read(fd, (void *)a, 16), "read() into monitor memory");
+	expect_fail(pread(fd, (void *)a, 16, 0), "pread() into monitor memory");
+	expect_fail(write(1, (void *)a, 16), "write() from monitor memory");
+	expect_fail(readv(fd, &iov, 1), "readv() into monitor memory");
+	expect_fail(writev(1, (struct iovec *)a, 1), "writev() with an iovec in monitor memory");
+	expect_fail(syscall(SYS_uname, a), "uname() into monitor memory");
+	expect_fail(syscall(SYS_clock_gettime, CLOCK_MONOTONIC, a), "clock_gettime() into it");
+	expect_fail(syscall(SYS_getcwd, a, 64), "getcwd() into it");
+	expect_fail(syscall(SYS_open, a, O_RDONLY), "open() of a path in monitor memory");
+	expect_fail(syscall(SYS_fstat, 0, a), "fstat() into it");
+	expect_fail(syscall(SYS_rt_sigaction, 2, a, 0, 8), "rt_sigaction() reading it");
+	expect_fail((long)mmap((void *)(a & ~4095UL), 4096, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+		    "mmap(MAP_FIXED) over monitor memory");
+	expect_fail(munmap((void *)(a & ~4095UL), 4096), "munmap() of monitor memory");
+	expect_fail(mprotect((void *)(a & ~4095UL), 4096, PROT_READ | PROT_WRITE),
+		    "mprotect() of monitor memory");
+	expect_fail((long)mremap((void *)(a & ~4095UL), 4096, 8192, MREMAP_MAYMOVE),
+		    "mremap() of monitor memory");
+	expect_fail(open("/proc/self/mem", O_RDWR), "open(/proc/self/mem)");
+	unlink("/tmp/sbprobe-mem");
+	if (symlink("/proc/self/mem", "/tmp/sbprobe-mem") == 0)
+		expect_fail(open("/tmp/sbprobe-mem", O_RDWR), "open() of a symlink to /proc/self/mem");
+	unlink("/tmp/sbprobe-mem");
+	expect_fail(syscall(SYS_process_vm_writev, getpid(), &iov, 1, &iov, 1, 0),
+		    "process_vm_writev()");
+	expect_fail(syscall(SYS_ptrace, 0, 0, 0, 0), "ptrace()");
+	for (int d = 3; d < 8; d++) {
+		if (d == fd)
+			continue;
+		snprintf(buf, sizeof(buf), "ioctl() on descriptor %d", d);
+		expect_fail(syscall(SYS_ioctl, d, 0, 0), buf);
+	}
+	printf("%d attempts succeeded\n", failures);
+	return failures;
+}
+
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+static unsigned long cpu(long n)
+{
+	unsigned long x = 88172645463325252UL, s = 0;
+
+	for (long i = 0; i < n * 1000000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		s += x % 1000003;
+	}
+	return s;
+}
+
+static int mem(void)
+{
+	unsigned long sum = 0;
+	size_t n = 1 << 20;
+	char *p = malloc(n), *q;
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = (char)i;
+	p = realloc(p, 8 * n);
+	for (size_t i = 0; i < 8 * n; i += 4096)
+		p[i] = 1;
+	for (size_t i = 0; i < n; i++)
+		sum += (unsigned char)p[i];
+	q = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (q == MAP_FAILED)
+		return 1;
+	q[5000] = 7;
+	if (mprotect(q, 4096, PROT_READ) || munmap(q + 8192, 4096) || munmap(q, 8192))
+		return 1;
+	free(p);
+	printf("mem checksum %lu\n", sum + 7);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *m = argc > 1 ? argv[1] : "hello";
+
+	if (!strcmp(m, "hello")) {
+		printf("hello from sbprobe, argc %d\n", argc);
+		return 0;
+	}
+	if (!strcmp(m, "mem"))
+		return mem();
+	if (!strcmp(m, "cpu") && argc > 2) {
+		printf("cpu %lu\n", cpu(atol(argv[2])));
+		return 0;
+	}
+	if (!strcmp(m, "calls") && argc > 2) {
+		int fd = open("/dev/null", O_WRONLY);
+		long n = atol(argv[2]);
+
+		for (long i = 0; i < n; i++)
+			if (getppid() < 0 || write(fd, "x", 1) != 1)
+				return 1;
+		printf("calls %ld\n", n);
+		return 0;
+	}
+	if (!strcmp(m, "thread")) {
+		pthread_t t;
+		int e = pthread_create(&t, NULL, thread_fn, NULL);
+
+		printf("pthread_create: %s\n", e ? strerror(e) : "created");
+		return e ? 3 : pthread_join(t, NULL);
+	}
+	if (!strcmp(m, "socket")) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+
+		printf("socket: %s\n", s >= 0 ? "created" : strerror(errno));
+		return s >= 0 ? 0 : errno == EPERM ? 3 : 1;
+	}
+	if (argc > 2 && !strcmp(m, "read")) {
+		volatile uint64_t *p = (uint64_t *)addr_arg(argv[2], "rw-p");
+
+		printf("read %#lx: %#lx\n", (unsigned long)p, (unsigned long)*p);
+		return 0;
+	}
+	if (argc > 2 && !strcmp(m, "write")) {
+		volatile uint64_t *p = (uint64_t *)addr_arg(argv[2], "rw-p");
+
+		*p = 0xbad;
+		printf("wrote %#lx\n", (unsigned long)p);
+		return 0;
+	}
+	if (argc > 2 && !strcmp(m, "jump")) {
+		void (*f)(void) = (void (*)(void))addr_arg(argv[2], "r-xp");
+
+		f();
+		printf("ran monitor code\n");
+		return 0;
+	}
+	if (argc > 2 && !strcmp(m, "sys"))
+		return sys_attacks(addr_arg(argv[2], "rw-p"));
+	fprintf(stderr, "sbprobe: unknown mode %s\n", m);
+	return 2;
+}

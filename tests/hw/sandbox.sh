@@ -1,0 +1,156 @@
+#!/bin/sh
+# dune-sandbox (apps/sandbox): unmodified programs in ring 3 of a Dune
+# process.  Busybox commands and a static and a dynamic glibc program give
+# the same stdout and exit status as plain runs; a policy denies opens by
+# path prefix, a system call and sockets (EPERM + one log line); a hostile
+# program cannot read, write or run the monitor's memory nor have the
+# kernel do it; fork works (pipelines), threads are refused; the overhead
+# on a CPU-bound and a syscall-heavy program is printed as JSON.
+. "$(dirname "$0")/lib.sh" 2>/dev/null || . ./lib.sh
+dir=$(cd "$(dirname "$0")" && pwd)
+SB=$dir/dune-sandbox
+BB=/bin/busybox
+work=/tmp/sandbox-test
+rm -rf "$work"
+mkdir -p "$work/data" "$work/secret"
+printf 'pear\napple\nfig\nbanana\n' > "$work/data/fruit"
+echo "top secret" > "$work/secret/key"
+echo "public" > "$work/public"
+log=$work/log
+
+[ -x "$SB" ] || { echo "1..0 # SKIP no dune-sandbox next to the test"; exit 77; }
+[ -e /dev/dune ] || { echo "1..0 # SKIP no /dev/dune"; exit 77; }
+
+# same NAME CMD...: stdout and exit status in the sandbox equal a plain run's
+same() {
+	name=$1
+	shift
+	plain=$("$@" 2>/dev/null)
+	pst=$?
+	sbox=$("$SB" -- "$@" 2>"$log")
+	sst=$?
+	[ "$plain" = "$sbox" ] && [ "$pst" -eq "$sst" ]
+	r=$?
+	if [ $r -ne 0 ]; then
+		echo "# plain ($pst): $(echo "$plain" | head -c 300)"
+		echo "# sandbox ($sst): $(echo "$sbox" | head -c 300)"
+		sed 's/^/#   /' "$log" | head -n 20
+	fi
+	ok $r "$name: same stdout and status ($sst) as a plain run"
+}
+
+same "busybox echo" $BB echo hello sandbox
+same "busybox cat of a file" $BB cat "$work/data/fruit"
+same "busybox ls" $BB ls -l "$work"
+same "busybox sort" $BB sort "$work/data/fruit"
+same "busybox wc" $BB wc "$work/data/fruit"
+same "busybox sh -c with builtins and an exec'd applet" $BB sh -c "echo one; cat $work/public"
+same "busybox sh -c 'exit 3'" $BB sh -c "exit 3"
+same "busybox false" $BB false
+same "busybox cat of a missing file" $BB cat "$work/nothing"
+printf '#!/bin/busybox sh\necho "script: $*"; exit 5\n' > "$work/script"
+chmod 755 "$work/script"
+same "a #! script" "$work/script" a b
+same "busybox sh -c running a #! script (execve)" $BB sh -c "$work/script c"
+same "static glibc program" "$dir/sbprobe" hello a b
+same "static program: malloc/realloc/mmap/munmap" "$dir/sbprobe" mem
+
+# A dynamically linked glibc program with its interpreter: the machine has
+# no shared libraries, so the host's ld.so and libc.so.6 came with --file
+# and are put where the program's PT_INTERP and ld.so's default path look.
+if [ ! -e /lib64/ld-linux-x86-64.so.2 ] && [ -f "$dir/ld-linux-x86-64.so.2" ]; then
+	mkdir -p /lib64 /lib/x86_64-linux-gnu
+	cp "$dir/ld-linux-x86-64.so.2" /lib64/ && chmod 755 /lib64/ld-linux-x86-64.so.2
+	cp "$dir/libc.so.6" /lib/x86_64-linux-gnu/
+fi
+same "dynamic glibc program (ld.so + libc.so.6)" "$dir/sbprobe-dyn" hello x
+same "dynamic program: malloc/realloc/mmap/munmap" "$dir/sbprobe-dyn" mem
+
+# ---------------------------------------------------------------- policy
+cat > "$work/policy" <<POL
+# test policy
+deny open $work/secret
+allow open $work/secret/ok
+deny syscall mkdir
+deny syscall mkdirat
+deny socket
+POL
+out=$("$SB" --policy "$work/policy" -- $BB cat "$work/secret/key" 2>"$log")
+st=$?
+sed 's/^/# /' "$log"
+[ $st -ne 0 ] && [ -z "$out" ] && grep -q "Operation not permitted" "$log" &&
+	grep -q "dune-sandbox: denied open.*secret/key.*Operation not permitted" "$log"
+ok $? "deny open PREFIX: cat of $work/secret/key fails with EPERM and a log line (status $st)"
+out=$("$SB" --policy "$work/policy" -- $BB cat "$work/public" 2>"$log")
+[ "$out" = "public" ]
+ok $? "a path outside the denied prefix still opens"
+out=$("$SB" --policy "$work/policy" -- $BB mkdir "$work/newdir" 2>"$log")
+st=$?
+sed 's/^/# /' "$log"
+[ $st -ne 0 ] && [ ! -d "$work/newdir" ] && grep -q "dune-sandbox: denied mkdir\(at\)\?(" "$log" &&
+	grep -q "Operation not permitted" "$log"
+ok $? "deny syscall mkdir: busybox mkdir fails with EPERM and a log line (status $st)"
+"$SB" -- "$dir/sbprobe" socket >/dev/null 2>&1
+st0=$?
+"$SB" --policy "$work/policy" -- "$dir/sbprobe" socket >/dev/null 2>"$log"
+st=$?
+sed 's/^/# /' "$log"
+[ $st0 -eq 0 ] && [ $st -eq 3 ] && grep -q "dune-sandbox: denied socket(" "$log"
+ok $? "deny socket: socket() is EPERM and logged (status $st; $st0 without the policy)"
+printf 'deny bogus rule\n' > "$work/bad-policy"
+"$SB" --policy "$work/bad-policy" -- $BB true 2>"$log"
+st=$?
+[ $st -eq 2 ] && grep -q "bad-policy:1" "$log"
+ok $? "a malformed policy is rejected with its line number (status $st)"
+
+# ------------------------------------------------------- hostile program
+for m in read write jump; do
+	out=$("$SB" -- "$dir/sbprobe" $m auto 2>"$log")
+	st=$?
+	sed 's/^/# /' "$log"
+	[ $st -eq 139 ] && [ -z "$out" ] && grep -q "program killed by SIGSEGV" "$log"
+	ok $? "hostile: a ring-3 $m of monitor memory is killed by SIGSEGV (status $st)"
+done
+out=$("$SB" -- "$dir/sbprobe" sys auto 2>"$log")
+st=$?
+echo "$out" | sed 's/^/# /'
+[ $st -eq 0 ] && echo "$out" | grep -q "^0 attempts succeeded" &&
+	! echo "$out" | grep -q SUCCEEDED
+ok $? "hostile: no system call reads, writes, maps or unmaps monitor memory (status $st)"
+grep -c "dune-sandbox: denied" "$log" | sed 's/^/# log lines: /'
+
+# ------------------------------------------------------------- processes
+# fork: the monitor forks and the child re-enters Dune mode; each side of a
+# pipe then execs its applet (busybox re-executes /proc/self/exe).
+same "busybox sh -c with a pipe (fork + exec)" $BB sh -c "$BB sort $work/data/fruit | $BB wc -l"
+same "busybox sh -c with \$(...) and a pipe into a builtin" \
+	$BB sh -c "x=\$($BB echo sub); echo \$x; $BB echo a b | { read p q; echo \$q; exit 4; }"
+out=$("$SB" -- "$dir/sbprobe" thread 2>"$log")
+st=$?
+sed 's/^/# /' "$log" | head -n 3
+[ $st -eq 3 ] && grep -q "dune-sandbox: denied clone" "$log"
+ok $? "threads are refused with a log line (pthread_create fails, status $st)"
+
+# ------------------------------------------------------------- overhead
+# The same program plainly and sandboxed (--bench): wall-clock ratio, the
+# run with the median ratio of three (the emulators' timing is noisy).
+bench() {
+	for k in 1 2 3; do
+		"$SB" --bench -- "$dir/sbprobe" "$@" 2>&1 >/dev/null | grep '^{' | tail -n 1
+	done | awk -F'"ratio": ' '{ split($2, a, ","); print a[1], $0 }' | sort -n |
+		sed -n 2p | cut -d' ' -f2-
+}
+start=$(bench hello)
+cpu=$(bench cpu 20)
+calls=$(bench calls 10000)
+echo "# start-up only: $start"
+echo "# cpu-bound: $cpu"
+echo "# syscall-heavy: $calls"
+json="{\"sandbox_overhead\": {\"startup\": ${start:-null}, \"cpu\": ${cpu:-null},"
+json="$json \"syscalls\": ${calls:-null}}}"
+echo "$json" > "$work/bench.json"
+echo "# JSON: $json"
+[ -n "$cpu" ] && [ -n "$calls" ]
+ok $? "overhead measured (ratios above)"
+
+done_testing
