@@ -11,16 +11,7 @@ command -v dkms >/dev/null || { echo "skip: dkms is not installed"; exit 77; }
 [ "$(id -u)" -eq 0 ] || { echo "skip: dkms needs root"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dune-dkms.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-t() {	# t STATUS MESSAGE
-	if [ "$1" -eq 0 ]; then
-		pass=$((pass + 1)); echo "ok - $2"
-	else
-		fail=$((fail + 1)); echo "not ok - $2"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 ver=$(sed -n 's/^PACKAGE_VERSION = //p' "$build/Makefile")
 src=$tmp/src/dune-$ver
@@ -74,5 +65,4 @@ dkms remove $opts -m dune -v "$ver" --all >/dev/null 2>&1
 t $? "dkms remove dune/$ver --all"
 make -s -C "$build" uninstall-dkms dkmsdir="$src" >/dev/null 2>&1 && [ ! -e "$src" ]
 t $? "make uninstall-dkms"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

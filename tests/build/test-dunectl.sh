@@ -10,16 +10,7 @@ build=$(pwd)
 dunectl=$build/tools/dunectl/dunectl
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dunectl.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-t() {	# t STATUS MESSAGE
-	if [ "$1" -eq 0 ]; then
-		pass=$((pass + 1)); echo "ok - $2"
-	else
-		fail=$((fail + 1)); echo "not ok - $2"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 has() {	# has FILE TEXT: the output contains TEXT (fixed string)
 	grep -qF -- "$2" "$1" || { echo "# missing: $2"; sed 's/^/#   /' "$1"; return 1; }
@@ -155,5 +146,4 @@ done
 grep -q '^KERNEL=="dune", SUBSYSTEM=="misc", GROUP="dune", MODE="0660"$' \
 	"$top/tools/udev/60-dune.rules"
 t $? "the udev rule gives /dev/dune to group dune"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -8,16 +8,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dune-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-t() {	# t STATUS MESSAGE
-	if [ "$1" -eq 0 ]; then
-		pass=$((pass + 1)); echo "ok - $2"
-	else
-		fail=$((fail + 1)); echo "not ok - $2"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 # moduledir/udevrulesdir are absolute by default; DEPMOD= and GROUPADD= keep
 # the test from running depmod or creating the group on this machine.
@@ -83,5 +74,4 @@ make -s -C "$build" uninstall $inst_vars >/dev/null 2>&1
 left=$(find "$tmp/usr" "$tmp/modules" "$tmp/udev" -type f 2>/dev/null | wc -l)
 [ "$left" -eq 0 ]
 t $? "make uninstall removes every installed file ($left left)"
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

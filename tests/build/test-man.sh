@@ -7,16 +7,7 @@ build=$(pwd)
 command -v groff >/dev/null || { echo "skip: groff is not installed"; exit 77; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dune-man.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-t() {	# t STATUS MESSAGE
-	if [ "$1" -eq 0 ]; then
-		pass=$((pass + 1)); echo "ok - $2"
-	else
-		fail=$((fail + 1)); echo "not ok - $2"
-	fi
-}
+. "$(dirname "$0")/lib.sh"
 
 make -s -C "$build" install-man mandir="$tmp/man" >"$tmp/install.log" 2>&1
 t $? "make install-man"
@@ -37,5 +28,4 @@ if command -v man >/dev/null; then
 	MANWIDTH=80 man -l "$tmp/man/man8/dunectl.8" 2>"$tmp/err" | grep -q "dunectl check"
 	t $? "man -l dunectl.8"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
