@@ -203,9 +203,11 @@ static void host_die(const struct dune_config *c, const char *what, int sig)
 {
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 
-	fprintf(stderr, "dune: %s (ret %u, status %#llx, info %#llx) at rip %#llx\n", what,
+	fprintf(stderr, "dune: %s (ret %u, status %#llx, info %#llx) at rip %#llx "
+		"(rsp %#llx, gs base %#llx, percpu %p)\n", what,
 		c->ret, (unsigned long long)c->status, (unsigned long long)c->info,
-		(unsigned long long)c->regs.rip);
+		(unsigned long long)c->regs.rip, (unsigned long long)c->regs.rsp,
+		(unsigned long long)c->gs_base, (void *)percpu);
 	fflush(stderr);
 	sigaction(sig, &sa, NULL);
 	raise(sig);
@@ -551,8 +553,11 @@ int dune_init(bool map_full)
 	if (dune_fd >= 0 && dune_pid == getpid())
 		return 0;
 	/* A fork child inherits the parent's state: start over. */
-	if (dune_fd >= 0)
+	if (dune_fd >= 0) {
 		close(dune_fd);
+		dune_page_after_fork();
+		dune_vm_after_fork();
+	}
 	percpu = NULL;
 	dune_fd = open(dune_device_path(), O_RDWR | O_CLOEXEC);
 	if (dune_fd < 0)

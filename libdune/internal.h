@@ -15,6 +15,10 @@ extern struct dune_layout dune_layout_cache;
 
 /* page.c: the page pool (@npages pages reserved, touched lazily). */
 int dune_page_init(size_t npages);
+/* page.c, vm.c: a fork child starts over with unlocked locks (another
+ * thread of the parent may have held them at the fork). */
+void dune_page_after_fork(void);
+void dune_vm_after_fork(void);
 
 /* vm.c: after DUNE_GET_LAYOUT: pool, pgroot, and the process's mappings
  * mirrored into pgroot. */

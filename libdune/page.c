@@ -37,6 +37,13 @@ uintptr_t dune_page_base_va;
 /* Never held while calling out of this file: nothing under it can fault
  * or re-enter (page tables take it while holding their own lock). */
 static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* In a fork child: another thread of the parent may have held the lock at
+ * the fork, and no thread of the child will ever release it. */
+void dune_page_after_fork(void)
+{
+	pthread_mutex_init(&page_lock, NULL);
+}
 static struct page_head free_list;
 static size_t nr_listed;	/* pages on free_list */
 static size_t next_fresh;	/* pages[next_fresh..] were never handed out */

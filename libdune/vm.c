@@ -48,6 +48,17 @@ uintptr_t stack_base;
 
 static pthread_mutex_t vm_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 
+/* In a fork child, as dune_page_after_fork: the lock may be held forever. */
+void dune_vm_after_fork(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&vm_lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 /* ------------------------------------------------------ address spaces */
 
 uintptr_t dune_va_to_pa(const void *ptr)

@@ -44,6 +44,7 @@ struct svm_cpu_state {
 	u64 asid_gen;
 	u32 next_asid;
 	struct page *host_save;	/* VMSAVE/VMLOAD target for host state */
+	struct vmcb *last_vmcb;	/* the VMCB this CPU ran last */
 };
 
 static DEFINE_PER_CPU(struct svm_cpu_state, svm_cpu);
@@ -353,6 +354,21 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	int cpu = smp_processor_id();
 
 	svm_pick_asid(svm, cpu);
+	/*
+	 * Another VM ran on this CPU since this one did: flush this ASID's
+	 * translations.  Distinct ASIDs make that unnecessary by the APM
+	 * (15.16), but an implementation that does not tag its TLB by ASID
+	 * (QEMU's TCG) would let this guest use the other process's
+	 * translations: with fork-identical layouts, the same guest-virtual
+	 * and guest-physical addresses, seen as a guest triple fault when the
+	 * other process's pages were freed.  It costs one flush per switch of
+	 * VMs on a CPU, not per entry.
+	 */
+	if (this_cpu_read(svm_cpu.last_vmcb) != vmcb) {
+		this_cpu_write(svm_cpu.last_vmcb, vmcb);
+		if (vmcb->control.tlb_ctl == TLB_CONTROL_DO_NOTHING)
+			flush_tlb = true;
+	}
 	if (flush_tlb && vmcb->control.tlb_ctl == TLB_CONTROL_DO_NOTHING)
 		vmcb->control.tlb_ctl = svm_flush_by_asid ? TLB_CONTROL_FLUSH_ASID :
 					TLB_CONTROL_FLUSH_ALL_ASID;

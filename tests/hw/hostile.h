@@ -310,7 +310,7 @@ static inline void hx_run_cases(const struct hostile_case *c, size_t n, const ch
 		if (filter && !strstr(c[i].name, filter))
 			continue;
 		if (c[i].applies && !c[i].applies()) {
-			CHECK(1, "%s # SKIP not available on this CPU", c[i].name);
+			CHECK(1, "%s # SKIP not applicable here (see the case)", c[i].name);
 			continue;
 		}
 		hwtest_mark("case: %s", c[i].name);
