@@ -312,7 +312,11 @@ void dune_sig_mark_pending(int sig)
 /* Pending signals for the guest handlers, now taken. */
 uint64_t dune_sig_take_pending(void)
 {
-	return percpu ? __atomic_exchange_n(&percpu->sig_pending, 0, __ATOMIC_ACQ_REL) : 0;
+	/* Every ring-3 system call asks: a plain load first, the locked
+	 * exchange only when something is there. */
+	if (!percpu || !__atomic_load_n(&percpu->sig_pending, __ATOMIC_ACQUIRE))
+		return 0;
+	return __atomic_exchange_n(&percpu->sig_pending, 0, __ATOMIC_ACQ_REL);
 }
 
 /*

@@ -30,6 +30,31 @@ int dune_vm_map_mirror(uintptr_t va);
  * TSS, IDT, trap stacks, which must never take a page fault). */
 int dune_vm_map_mirror_range(const void *p, size_t len);
 
+/*
+ * A raw system call: no errno, no cancellation point, no locks, no vector
+ * registers (trap handlers use it).  In guest ring 0 SYSCALL goes to the
+ * hypercall; in host mode it is the real one.
+ */
+static inline long dune_raw_syscall(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ __volatile__("syscall" : "=a"(ret)
+			     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* vm.c: the page-table root in CR3 (a clone of pgroot, maybe); pgroot
+ * outside ring 0. */
+ptent_t *dune_vm_current_root(void);
+/* vm.c: what libdune itself can do about a page fault (demand paging,
+ * copy-on-write); 0 when resolved, -1 when the fault is the program's. */
+int dune_vm_resolve_fault(uintptr_t addr, uint64_t fec);
+
 /* util.c: end the process by @sig (its default action). */
 void dune_die_signal(int sig) __attribute__((noreturn));
 

@@ -82,24 +82,10 @@ void dune_register_syscall_handler(dune_syscall_cb cb)
 	__atomic_store_n(&syscall_cb, cb, __ATOMIC_RELEASE);
 }
 
-/* A system call from guest ring 0 (SYSCALL -> the hypercall), no libc. */
-static long guest_syscall6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	register long r10 __asm__("r10") = d;
-	register long r8 __asm__("r8") = e;
-	register long r9 __asm__("r9") = f;
-	long ret;
-
-	__asm__ __volatile__("syscall" : "=a"(ret)
-			     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-			     : "rcx", "r11", "memory");
-	return ret;
-}
-
 void dune_passthrough_syscall(struct dune_tf *tf)
 {
-	tf->rax = guest_syscall6(tf->rax, ARG0(tf), ARG1(tf), ARG2(tf), ARG3(tf),
-				 ARG4(tf), ARG5(tf));
+	tf->rax = dune_raw_syscall(tf->rax, ARG0(tf), ARG1(tf), ARG2(tf), ARG3(tf),
+				   ARG4(tf), ARG5(tf));
 }
 
 /* The ring-0 and ring-3 FS bases, for ring-0 handlers (entry.S keeps them
@@ -117,21 +103,11 @@ void dune_set_user_fs(unsigned long fs_base)
 	__asm__ __volatile__("mov %0, %%gs:%c1" : : "r"(fs_base), "i"(PC_UFS) : "memory");
 }
 
-/* The tree that faulted: CR3's, which may be a clone of pgroot. */
-static ptent_t *current_pgtable(void)
-{
-	uintptr_t cr3, va;
-
-	__asm__ __volatile__("mov %%cr3, %0" : "=r"(cr3));
-	va = dune_pa_to_va(PTE_ADDR(cr3));
-	return va && va != ~0UL ? (ptent_t *)va : pgroot;
-}
-
 static bool page_mapped(const void *va)
 {
 	ptent_t *pte;
 
-	return pgroot && dune_vm_lookup(current_pgtable(), (void *)va, CREATE_NONE, &pte) == 0 &&
+	return pgroot && dune_vm_lookup(dune_vm_current_root(), (void *)va, CREATE_NONE, &pte) == 0 &&
 	       (*pte & PTE_P);
 }
 
@@ -225,16 +201,8 @@ static uintptr_t read_cr2(void)
  */
 static void default_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 {
-	ptent_t *pte;
-
-	if (!(fec & (FEC_P | FEC_U | FEC_RSV)) && dune_vm_map_mirror(addr) == 0)
+	if (dune_vm_resolve_fault(addr, fec) == 0)
 		return;
-	if ((fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W) &&
-	    dune_vm_lookup(current_pgtable(), (void *)addr, CREATE_NONE, &pte) == 0 &&
-	    (*pte & PTE_COW)) {
-		dune_vm_default_pgflt_handler(addr, fec);
-		return;
-	}
 	fatal(T_PGFLT, tf, fec & FEC_U ? "unhandled page fault in ring 3" :
 					 "unhandled page fault");
 }
@@ -263,8 +231,8 @@ static bool emulate_hypercall(struct dune_tf *tf)
 		tf->rax = -ENOSYS;
 		break;
 	default:
-		tf->rax = guest_syscall6(tf->rax, tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8,
-					 tf->r9);
+		tf->rax = dune_raw_syscall(tf->rax, tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8,
+					   tf->r9);
 	}
 	tf->rip += 3;
 	return true;

@@ -12,26 +12,6 @@
 
 #include "internal.h"
 
-/* A raw system call: no errno, no cancellation point, no locks. */
-static long raw_syscall3(long nr, long a, long b, long c)
-{
-	long ret;
-
-	__asm__ __volatile__("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c)
-			     : "rcx", "r11", "memory");
-	return ret;
-}
-
-static long raw_syscall4(long nr, long a, long b, long c, long d)
-{
-	register long r10 __asm__("r10") = d;
-	long ret;
-
-	__asm__ __volatile__("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
-			     : "rcx", "r11", "memory");
-	return ret;
-}
-
 int dune_printf(const char *fmt, ...)
 {
 	char buf[1024];
@@ -45,7 +25,7 @@ int dune_printf(const char *fmt, ...)
 		return n;
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	return raw_syscall3(SYS_write, 2, (long)buf, n);
+	return dune_raw_syscall(SYS_write, 2, (long)buf, n, 0, 0, 0);
 }
 
 /* End the process by @sig with its default action, as Linux does for an
@@ -54,15 +34,16 @@ void dune_die_signal(int sig)
 {
 	struct { unsigned long handler, flags, restorer, mask; } sa = { 0, 0, 0, 0 };
 
-	raw_syscall4(SYS_rt_sigaction, sig, (long)&sa, 0, 8);
-	raw_syscall3(SYS_kill, raw_syscall3(SYS_getpid, 0, 0, 0), sig, 0);
+	dune_raw_syscall(SYS_rt_sigaction, sig, (long)&sa, 0, 8, 0, 0);
+	dune_raw_syscall(SYS_kill, dune_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0), sig,
+			 0, 0, 0, 0);
 	dune_die();
 }
 
 void dune_die(void)
 {
 	for (;;)
-		raw_syscall3(SYS_exit_group, EXIT_FAILURE, 0, 0);
+		dune_raw_syscall(SYS_exit_group, EXIT_FAILURE, 0, 0, 0, 0, 0);
 }
 
 static int prot_to_perm(int prot)

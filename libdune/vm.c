@@ -227,7 +227,7 @@ static inline bool in_ring0(void)
  * pgroot: faults must be resolved in the tree that faulted); pgroot
  * outside ring 0.
  */
-static ptent_t *current_root(void)
+ptent_t *dune_vm_current_root(void)
 {
 	uintptr_t cr3, va;
 
@@ -932,22 +932,27 @@ static int cow_fault(ptent_t *root, uintptr_t va)
  * returning would fault again forever.  Handlers registered with
  * dune_register_pgflt_handler() chain to it for faults they do not own.
  */
-void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
+int dune_vm_resolve_fault(uintptr_t addr, uint64_t fec)
 {
-	ptent_t *pte;
+	ptent_t *root = dune_vm_current_root(), *pte;
 
 	/* Ring-0 first touch of process memory not yet in the page table. */
 	if (!(fec & (FEC_P | FEC_U | FEC_RSV)) && dune_vm_map_mirror(addr) == 0)
-		return;
-	if ((fec & (FEC_P | FEC_W)) == (FEC_P | FEC_W) &&
-	    dune_vm_lookup(current_root(), (void *)addr, CREATE_NONE, &pte) == 0 &&
-	    (*pte & PTE_COW)) {
-		if (cow_fault(current_root(), addr)) {
-			dune_printf("dune: out of pages for copy-on-write at %#lx\n", addr);
-			dune_die();
-		}
-		return;
+		return 0;
+	if ((fec & (FEC_P | FEC_W)) != (FEC_P | FEC_W) ||
+	    dune_vm_lookup(root, (void *)addr, CREATE_NONE, &pte) || !(*pte & PTE_COW))
+		return -1;
+	if (cow_fault(root, addr)) {
+		dune_printf("dune: out of pages for copy-on-write at %#lx\n", addr);
+		dune_die();
 	}
+	return 0;
+}
+
+void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
+{
+	if (dune_vm_resolve_fault(addr, fec) == 0)
+		return;
 	/* Returning would fault again forever: end it as Linux would. */
 	dune_printf("dune: unhandled page fault at %#lx (error code %#lx)\n", addr,
 		    (unsigned long)fec);
@@ -1014,7 +1019,7 @@ int dune_vm_map_mirror(uintptr_t va)
 	if (!pgroot)
 		return -EINVAL;
 	pthread_mutex_lock(&vm_lock);
-	r = lookup(current_root(), va, CREATE_NORMAL, &pte, NULL);
+	r = lookup(dune_vm_current_root(), va, CREATE_NORMAL, &pte, NULL);
 	if (!r && !(*pte & PTE_P)) {
 		if (*pte)
 			r = -EEXIST;
