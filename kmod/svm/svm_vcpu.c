@@ -44,7 +44,6 @@ struct svm_cpu_state {
 	u64 asid_gen;
 	u32 next_asid;
 	struct page *host_save;	/* VMSAVE/VMLOAD target for host state */
-	struct vmcb *last_vmcb;	/* the VMCB this CPU ran last */
 };
 
 static DEFINE_PER_CPU(struct svm_cpu_state, svm_cpu);
@@ -339,12 +338,15 @@ static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 	}
 }
 
+/* INTn, INT3 and INTO: events an instruction raises (APM 15.20). */
 static bool svm_event_is_soft(u32 info)
 {
-	u32 type = info & SVM_EXITINTINFO_TYPE_MASK, vector = info & SVM_EXITINTINFO_VEC_MASK;
+	u32 type = info & SVM_EXITINTINFO_TYPE_MASK;
+	u32 vector = info & SVM_EXITINTINFO_VEC_MASK;
 
 	return type == SVM_EXITINTINFO_TYPE_SOFT ||
-	       (type == SVM_EXITINTINFO_TYPE_EXEPT && (vector == X86_TRAP_BP || vector == X86_TRAP_OF));
+	       (type == SVM_EXITINTINFO_TYPE_EXEPT &&
+		(vector == X86_TRAP_BP || vector == X86_TRAP_OF));
 }
 
 void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb)
@@ -354,21 +356,6 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	int cpu = smp_processor_id();
 
 	svm_pick_asid(svm, cpu);
-	/*
-	 * Another VM ran on this CPU since this one did: flush this ASID's
-	 * translations.  Distinct ASIDs make that unnecessary by the APM
-	 * (15.16), but an implementation that does not tag its TLB by ASID
-	 * (QEMU's TCG) would let this guest use the other process's
-	 * translations: with fork-identical layouts, the same guest-virtual
-	 * and guest-physical addresses, seen as a guest triple fault when the
-	 * other process's pages were freed.  It costs one flush per switch of
-	 * VMs on a CPU, not per entry.
-	 */
-	if (this_cpu_read(svm_cpu.last_vmcb) != vmcb) {
-		this_cpu_write(svm_cpu.last_vmcb, vmcb);
-		if (vmcb->control.tlb_ctl == TLB_CONTROL_DO_NOTHING)
-			flush_tlb = true;
-	}
 	if (flush_tlb && vmcb->control.tlb_ctl == TLB_CONTROL_DO_NOTHING)
 		vmcb->control.tlb_ctl = svm_flush_by_asid ? TLB_CONTROL_FLUSH_ASID :
 					TLB_CONTROL_FLUSH_ALL_ASID;

@@ -38,12 +38,12 @@
 
 /*
  * Guest/host masks (SDM 25.6.6): the guest reads the shadow for these bits
- * and writing a different value exits (CR_ACCESS).  The guest keeps long
- * mode paging and cache control, cannot see or set VMXE (fixed to 1 in
- * VMX operation, SDM 24.8) and cannot turn machine checks off.
+ * and writing a different value exits (CR_ACCESS) and is refused.  CR0 is
+ * the host's entirely, as on AMD where every CR0 write is intercepted (so
+ * CR0.WP and TS stay as set up); in CR4 the guest cannot see or set VMXE
+ * (fixed to 1 in VMX operation, SDM 24.8), leave long-mode paging or turn
+ * machine checks off.
  */
-/* Every CR0 bit: a guest write that changes any of them exits and is
- * refused, as on AMD, where all CR0 writes are intercepted (SDM 25.3). */
 #define CR0_HOST_OWNED	(~0UL)
 #define CR4_HOST_OWNED	(X86_CR4_PAE | X86_CR4_VMXE | X86_CR4_MCE)
 
