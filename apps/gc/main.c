@@ -8,7 +8,6 @@
  *                       each tracker: collection time and barrier overhead,
  *                       table and JSON
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 
 #include <dune/dune.h>
 
+#include "../common/emulated.h"
 #include "gc.h"
 #include "hwtest.h"
 
@@ -293,17 +293,6 @@ done:
 	out->dirty_pages = gc.st.dirty_pages;
 	out->faults = gc.st.barrier_faults;
 	gc_destroy(&gc);
-}
-
-static bool emulated(void)
-{
-	unsigned int a, b, c, d;
-	const char *env = getenv("DUNE_BENCH_EMULATED");
-
-	if (env && *env)
-		return env[0] != '0';
-	__cpuid(1, a, b, c, d);
-	return c & (1u << 31);
 }
 
 static int bench(int mutations)

@@ -14,7 +14,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <cpuid.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 
 #include <dune/dune.h>
 
+#include "../common/emulated.h"
 #include "sthread.h"
 #include "wedge.h"
 
@@ -31,17 +31,6 @@ struct result {
 	double cycles;
 	double exits;	/* < 0: not in Dune mode */
 };
-
-static bool emulated(void)
-{
-	unsigned int a, b, c, d;
-	const char *env = getenv("DUNE_BENCH_EMULATED");
-
-	if (env && *env)
-		return env[0] != '0';
-	__cpuid(1, a, b, c, d);
-	return c & (1u << 31);
-}
 
 static uint64_t exits_now(void)
 {
