@@ -447,7 +447,7 @@ static int host_loop(struct dune_config *c)
 			host_unhandled(c);
 			break;
 		default:
-			host_die(c, "the CPU refused the guest state", SIGKILL);
+			host_die(c, "the CPU refused or lost the guest state (see the kernel log)", SIGKILL);
 		}
 	}
 }

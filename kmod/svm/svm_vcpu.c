@@ -300,6 +300,21 @@ static u32 svm_exit_reason(u32 code)
 	return DUNE_EXIT_OTHER;
 }
 
+/*
+ * The guest state a #VMEXIT stored is this host's own state at VMRUN: the
+ * guest's real state is lost.  Hardware never does this (APM 15.6: #VMEXIT
+ * saves the guest state and reloads the host's from VM_HSAVE_PA).  QEMU's
+ * multi-threaded TCG does (docs/threat-model.md: another vCPU thread's
+ * FXRSTOR/XRSTOR rewrites CPU 0's hidden flags and undoes the #VMEXIT's
+ * "nested paging off"; the host's next instruction fetch then takes a
+ * second #VMEXIT that stores the host state over the guest's).  Stop the
+ * process with an error instead of running the host's state as guest.
+ */
+static bool svm_guest_state_lost(const struct vmcb_save_area *s)
+{
+	return s->rip == (unsigned long)svm_vmrun_resume && s->cr3 == __read_cr3();
+}
+
 static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 {
 	const struct vmcb_control_area *c = &svm->vmcb->control;
@@ -310,6 +325,12 @@ static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 		exit->reason = DUNE_EXIT_INVALID_STATE;
 		exit->raw = SVM_EXIT_ERR;
 		pr_warn_ratelimited("pid %d: VMRUN refused the guest state\n", current->pid);
+		return;
+	}
+	if (unlikely(svm_guest_state_lost(&svm->vmcb->save))) {
+		exit->reason = DUNE_EXIT_INVALID_STATE;
+		pr_warn_ratelimited("pid %d: #VMEXIT %#x stored the host's state as the guest's (a CPU or emulator fault); stopping the process\n",
+				    current->pid, code);
 		return;
 	}
 	if (code == SVM_EXIT_NPF) {

@@ -30,6 +30,8 @@ static inline struct svm_vcpu *to_svm(struct dune_vcpu *vcpu)
 
 /* vmrun.S: one world switch.  Interrupts and GIF off. */
 void svm_vmrun(u64 vmcb_pa, struct dune_regs *regs, u64 host_save_pa);
+/* vmrun.S: the instruction after VMRUN, where #VMEXIT resumes the host. */
+extern const char svm_vmrun_resume[];
 
 extern bool svm_flush_by_asid;
 extern u32 svm_nr_asids;

@@ -58,6 +58,8 @@ SYM_FUNC_START(svm_vmrun)
 	 */
 	sti
 	vmrun %rax
+/* Where #VMEXIT resumes the host: svm_vcpu.c checks for it in the VMCB. */
+SYM_INNER_LABEL(svm_vmrun_resume, SYM_L_GLOBAL)
 	cli
 	vmsave %rax
 
