@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +94,27 @@ static inline const char *hwtest_cpu_virt(void)
 	}
 	fclose(f);
 	return found;
+}
+
+/*
+ * The first two CPUs this process may run on (the runner can keep CPU 0
+ * from the tests, tests/vm/dunevm/machines.py); returns how many there are.
+ */
+static inline int hwtest_two_cpus(int cpu[2])
+{
+	cpu_set_t set;
+	int i, n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	for (i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &set))
+			continue;
+		if (n < 2)
+			cpu[n] = i;
+		n++;
+	}
+	return n;
 }
 
 #endif /* DUNE_HWTEST_H */

@@ -165,7 +165,7 @@ static void check_exits(void)
 
 static void check_migration(void)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int two[2], ncpu = hwtest_two_cpus(two);
 	int i, moved = 0;
 	cpu_set_t set;
 
@@ -177,12 +177,13 @@ static void check_migration(void)
 		unsigned int cpu = 0;
 
 		CPU_ZERO(&set);
-		CPU_SET(i % 2, &set);
+		CPU_SET(two[i % 2], &set);
 		sched_setaffinity(0, sizeof(set), &set);
 		syscall(SYS_getcpu, &cpu, NULL, NULL);
-		moved += cpu == (unsigned int)(i % 2);
+		moved += cpu == (unsigned int)two[i % 2];
 	}
-	CHECK(moved == 40, "40 moves between CPUs 0 and 1 in Dune mode (%d landed)", moved);
+	CHECK(moved == 40, "40 moves between CPUs %d and %d in Dune mode (%d landed)",
+	      two[0], two[1], moved);
 }
 
 static int in_guest(void)

@@ -1,7 +1,9 @@
 #!/bin/sh
 # /init of the test guest (busybox ash, PID 1).  Built into the initramfs by
 # tests/vm/dunevm/initramfs.py next to:
-#   /dune/config          DUNE_MODULE=/dune/dune.ko (or empty), DUNE_CONSOLE_LEVEL
+#   /dune/config          DUNE_MODULE=/dune/dune.ko (or empty), DUNE_CONSOLE_LEVEL,
+#                         DUNE_TEST_CPUS (a taskset -c list the tests run on,
+#                         or empty for all CPUs; see machines.py spare_cpu0)
 #   /dune/tests/N/name    test N (1, 2, ...): its name,
 #   /dune/tests/N/timeout   its time limit in guest seconds (0: none; the
 #                           host sends "KILL N" on the framing port instead),
@@ -92,7 +94,7 @@ run_test() {
 	kmark "begin $n $name"
 	frame BEGIN "$n" "$name"
 	t0=$(uptime_s)
-	(cd /test && exec setsid sh "/dune/tests/$n/cmd") >"$out" 2>"$err" </dev/null 9>&- &
+	(cd /test && exec $pin setsid sh "/dune/tests/$n/cmd") >"$out" 2>"$err" </dev/null 9>&- &
 	pid=$!
 	echo "$pid" >"/tmp/dune.$n.pid"
 	wd=""
@@ -115,6 +117,8 @@ run_test() {
 	rm -f "$out" "$err"
 }
 
+pin=""
+[ -n "$DUNE_TEST_CPUS" ] && pin="taskset -c $DUNE_TEST_CPUS"
 if load_module; then
 	n=1
 	while [ -d "/dune/tests/$n" ]; do

@@ -122,7 +122,7 @@ def _workdir(cp, tests, files):
 
 
 def build(out_path, tests, files=(), module=None, console_level=7, compress=True,
-          guest_timeouts=True):
+          guest_timeouts=True, test_cpus=""):
     """Write the initramfs for one boot to out_path.  guest_timeouts=False:
     the guest does not time tests itself (the host sends KILL)."""
     cp = Cpio()
@@ -135,8 +135,8 @@ def build(out_path, tests, files=(), module=None, console_level=7, compress=True
     cp.file("init", _read(GUEST_INIT), 0o755)
     cp.file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
     cp.file("etc/group", b"root:x:0:\n")
-    config = "DUNE_MODULE=%s\nDUNE_CONSOLE_LEVEL=%d\n" % (
-        GUEST_MODULE if module else "", console_level)
+    config = "DUNE_MODULE=%s\nDUNE_CONSOLE_LEVEL=%d\nDUNE_TEST_CPUS=%s\n" % (
+        GUEST_MODULE if module else "", console_level, test_cpus)
     cp.file("dune/config", config.encode())
     if module:
         cp.file(GUEST_MODULE, _read(module))

@@ -329,7 +329,8 @@ class Boot:
     def _start(self):
         initrd = initramfs.build(os.path.join(self.wd, "initrd.gz"), self.tests,
                                  self.files, self.module,
-                                 guest_timeouts=not self.machine.host_timed)
+                                 guest_timeouts=not self.machine.host_timed,
+                                 test_cpus=self.machine.test_cpus(self.smp))
         append = machines.kernel_cmdline(self.machine, os.environ.get("DUNE_VM_APPEND", ""))
         frames_path = os.path.join(self.wd, "frames.log")
         port = None
@@ -571,7 +572,7 @@ class Boot:
         cmds = []
         for _ in range(3):      # three samples: a loop shows as several PCs
             cmds += ["info registers -a"]
-            for cpu in range(self.smp):
+            for cpu in range(self.machine.boot_cpus(self.smp)):
                 cmds += ["cpu %d" % cpu, "x/6i $pc", "x/64gx $sp"]
         try:
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
