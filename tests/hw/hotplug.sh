@@ -16,6 +16,7 @@ ko=$(find_module)
 rmmod dune && insmod "$ko"
 ok $? "reload after hotplug"
 echo 0 > "$cpu"
+online=$(grep -c '^processor' /proc/cpuinfo)
 insmod_state=$(cat /sys/module/dune/initstate 2>/dev/null)
 [ "$insmod_state" = live ]
 ok $? "module live with cpu1 offline"
@@ -25,8 +26,8 @@ insmod "$ko"
 ok $? "load with cpu1 offline"
 echo 1 > "$cpu"
 ok $? "cpu1 online with the module loaded"
-dmesg | sed -n "/$marker/,\$p" | grep -q "backend enabled on 1 CPUs"
-ok $? "the load with cpu1 offline enabled 1 CPU"
+dmesg | sed -n "/$marker/,\$p" | grep -q "backend enabled on $online CPUs"
+ok $? "the load with cpu1 offline enabled the $online online CPUs"
 smoke=$(dirname "$0")/smoke
 if [ -x "$smoke" ]; then
 	"$smoke" > /tmp/hotplug-smoke.out 2>&1
