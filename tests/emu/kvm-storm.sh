@@ -22,28 +22,18 @@ prog=$dir/kvm-storm
 [ -f "$prog" ] || { echo "skip: kvm-storm not shipped"; exit 77; }
 chmod +x "$prog" 2>/dev/null
 
-rel=$(uname -r)
-tarball=$dir/kvm-modules.tar
-[ -f "$tarball" ] || tarball=./kvm-modules.tar
-[ -f "$tarball" ] || { echo "skip: kvm-modules.tar not shipped"; exit 77; }
-tmp=/tmp/kvm-mods
-mkdir -p $tmp && tar -C $tmp -xf "$tarball"
-d=$tmp/$rel
-[ -f "$d/kvm.ko" ] || { echo "skip: no KVM modules for $rel"; exit 77; }
-if grep -qw svm /proc/cpuinfo; then vendor="ccp kvm-amd"; vmod=kvm_amd; else vendor="kvm-intel"; vmod=kvm_intel; fi
+kvm_modules
 
 had_dune=0
 grep -q "^dune " /proc/modules && had_dune=1
 rmmod dune 2>/dev/null
-for m in irqbypass kvm $vendor; do
-	insmod "$d/$m.ko" 2>/dev/null || true
-done
-if ! grep -q "^$vmod " /proc/modules || [ ! -c /dev/kvm ]; then
-	echo "kvm-storm.sh: $vmod did not load"
+kvm_load
+if ! grep -q "^$kvm_mod " /proc/modules || [ ! -c /dev/kvm ]; then
+	echo "kvm-storm.sh: $kvm_mod did not load"
 	dmesg | tail -5
 	bad=1
 else
-	echo "kvm-storm.sh: $vmod loaded, $runs runs of 20 s, $canaries canaries, $storms storms"
+	echo "kvm-storm.sh: $kvm_mod loaded, $runs runs of 20 s, $canaries canaries, $storms storms"
 	bad=0
 	i=1
 	while [ "$i" -le "$runs" ]; do
@@ -60,7 +50,7 @@ fi
 
 dmesg | grep -i -E "kvm|svm|vmx" | tail -20
 
-rmmod $vmod 2>/dev/null
+rmmod $kvm_mod 2>/dev/null
 rmmod kvm 2>/dev/null
 if [ $had_dune -eq 1 ]; then
 	ko=$(find_module)

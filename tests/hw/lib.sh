@@ -38,3 +38,26 @@ dmesg_clean() {	# no WARN/BUG/oops since the marker line $1
 	dmesg | sed -n "/$1/,\$p" | grep -E -q 'WARNING:|BUG:|Oops|general protection|Call Trace' && return 1
 	return 0
 }
+
+# KVM for this kernel from the shipped kvm-modules.tar (next to the script
+# or in the working directory): sets kvm_dir and kvm_mod (kvm_amd or
+# kvm_intel), or skips the test (exit 77).  kvm_load inserts the modules.
+kvm_modules() {
+	tarball=$(dirname "$0")/kvm-modules.tar
+	[ -f "$tarball" ] || tarball=./kvm-modules.tar
+	[ -f "$tarball" ] || { echo "skip: kvm-modules.tar not shipped"; exit 77; }
+	mkdir -p /tmp/kvm-mods && tar -C /tmp/kvm-mods -xf "$tarball"
+	kvm_dir=/tmp/kvm-mods/$(uname -r)
+	[ -f "$kvm_dir/kvm.ko" ] || { echo "skip: no KVM modules for $(uname -r)"; exit 77; }
+	if grep -qw svm /proc/cpuinfo; then
+		kvm_vendor="ccp kvm-amd" kvm_mod=kvm_amd
+	else
+		kvm_vendor=kvm-intel kvm_mod=kvm_intel
+	fi
+}
+
+kvm_load() {
+	for m in irqbypass kvm $kvm_vendor; do
+		insmod "$kvm_dir/$m.ko" 2>/dev/null || true
+	done
+}
