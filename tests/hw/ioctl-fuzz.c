@@ -471,7 +471,7 @@ static void check_load(uint64_t seed, double seconds)
 	CHECK(!bad, "load for %.0f s: %d Dune processes (2 extra threads each, forks, faults), "
 	      "%d SIGKILLed at random; every one ended by exit 0, SIGSEGV or SIGKILL",
 	      seconds, started, killed);
-	CHECK(hx_canaries_progress(0.2), "load: canaries still make progress");
+	CHECK(hx_canaries_progress(HX_PROGRESS_SECONDS), "load: canaries still make progress");
 	hx_check_host("load");
 }
 
