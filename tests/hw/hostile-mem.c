@@ -306,6 +306,7 @@ static void do_fork_cow(void *a)
 {
 	unsigned long v1, v2, w1, w2;
 	pthread_t t;
+	double t0;
 	void *tr;
 	int st = -1;
 	pid_t pid;
@@ -323,9 +324,14 @@ static void do_fork_cow(void *a)
 		v2 = *cow_page;
 		_exit(v1 == v2 ? 0 : 1);
 	}
+	/* The writer goes on in the parent (polled: an emulator may not run
+	 * it within any fixed short window). */
 	w1 = *cow_page;
-	usleep(50 * 1000);
-	w2 = *cow_page;
+	t0 = hx_now();
+	do {
+		usleep(10 * 1000);
+		w2 = *cow_page;
+	} while (w2 == w1 && hx_now() - t0 < 5.0);
 	cow_stop = 1;
 	pthread_join(t, &tr);
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
