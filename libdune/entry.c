@@ -339,14 +339,9 @@ static bool guest_interruptible(const struct dune_config *c)
  * (DUNE_SIGNAL_INTR_BASE + signo), the way the CPU delivers an interrupt
  * through an interrupt gate on IST1 (SDM Vol. 3A 6.14): the frame on the
  * trap stack, RIP at the vector's stub, IF and TF clear.  Only when the
- * guest could take an interrupt: ring 0 with IF set; code running with IF
- * clear (a trap handler) gets it at a later exit.
- *
- * Ring-3 code is interrupted by the CPU itself: the module injects the
- * kick vector (dune_config.inject), delivered through the IDT with the
- * privilege change as soon as ring 3 runs with IF set, and its ring-0
- * handler runs every pending signal.  Ring 3 with IF clear (or a module
- * without DUNE_FEAT_INJECT) gets them when it next enters ring 0.
+ * guest could take an interrupt: ring 0 with IF set.  Ring-3 code gets its
+ * signals when it next enters ring 0 (dune_trap_handler takes them then),
+ * and code running with IF clear (a trap handler) at a later exit.
  */
 static void inject_signal(struct dune_config *c)
 {
@@ -354,13 +349,7 @@ static void inject_signal(struct dune_config *c)
 	uint64_t *sp;
 	int sig;
 
-	c->inject = 0;	/* also cancels a kick the signals no longer need */
-	if (pend && percpu->in_user) {
-		if (dune_info_cache.features & DUNE_FEAT_INJECT)
-			c->inject = DUNE_INJECT_VALID | DUNE_SIGNAL_KICK;
-		return;
-	}
-	if (!pend || !guest_interruptible(c))
+	if (!pend || percpu->in_user || !guest_interruptible(c))
 		return;
 	sig = __builtin_ctzll(pend);
 	__atomic_fetch_and(&percpu->sig_pending, ~(1ULL << sig), __ATOMIC_ACQ_REL);

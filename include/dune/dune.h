@@ -147,9 +147,7 @@ void dune_register_syscall_handler(dune_syscall_cb cb);
 /* Load @tf's registers and iretq to it. */
 void dune_pop_trap_frame(struct dune_tf *tf) __attribute__((noreturn));
 /* Run @tf at ring 3 (its cs/ss are set to the user selectors) until a
- * handler calls dune_ret_from_user(ret); returns ret.  With IF set in
- * @tf->rflags, dune_signal() handlers interrupt the ring-3 code (in ring 0,
- * like any interrupt); with IF clear they wait for its next entry to ring 0. */
+ * handler calls dune_ret_from_user(ret); returns ret. */
 int dune_jump_to_user(struct dune_tf *tf);
 void dune_ret_from_user(int ret) __attribute__((noreturn));
 void dune_dump_trap_frame(struct dune_tf *tf);

@@ -52,11 +52,7 @@ static bool config_valid(const struct dune_config *conf)
 {
 	int i;
 
-	if (conf->inject & ~(DUNE_INJECT_VALID | DUNE_INJECT_VECTOR))
-		return false;
-	/* Vectors 0-31 are exceptions; an interrupt has to be one of 32-255. */
-	if (conf->inject && (!(conf->inject & DUNE_INJECT_VALID) ||
-			     (conf->inject & DUNE_INJECT_VECTOR) < 32))
+	if (conf->reserved0)
 		return false;
 	for (i = 0; i < ARRAY_SIZE(conf->reserved); i++)
 		if (conf->reserved[i])

@@ -186,7 +186,6 @@ static int hv_check_kvm(void)
 static void hv_fill_host_caps(void)
 {
 	dune_caps_set_widths(&dune_caps, cpuid_eax(0x80000008));
-	dune_caps.features |= DUNE_FEAT_INJECT;	/* every backend delivers it */
 	if (boot_cpu_has(X86_FEATURE_PCID))
 		dune_caps.features |= DUNE_FEAT_PCID;
 	if (boot_cpu_has(X86_FEATURE_OSXSAVE)) {

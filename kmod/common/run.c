@@ -119,7 +119,6 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *c
 	vcpu->cpu = -1;
 	vcpu->task = current;
 	vcpu->regs = conf->regs;
-	vcpu->inject = conf->inject;
 	vcpu->cr3 = conf->cr3;
 	vcpu->fs_base = conf->fs_base;
 	vcpu->gs_base = conf->gs_base;
@@ -219,17 +218,13 @@ static void restore_host_xcr0(void)
 /* Enter once; returns with interrupts enabled and @exit filled. */
 static void run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 {
-	u32 inject;
 	s64 gen;
 
 	local_irq_disable();
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 	gen = atomic64_read(&vcpu->vm->tlb_gen);
-	inject = vcpu->inject;
 	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
-	if (inject && !vcpu->inject)	/* the backend handed it to the CPU */
-		vcpu->injected++;
 	restore_host_xcr0();
 	vcpu->tlb_gen = gen;
 	vcpu->entries++;
@@ -261,7 +256,6 @@ static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
 	conf->regs = vcpu->regs;
 	conf->fs_base = vcpu->fs_base;
 	conf->gs_base = vcpu->gs_base;
-	conf->inject = vcpu->inject;
 	return r < 0 ? r : 0;
 }
 
@@ -304,7 +298,6 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 		vcpu->regs = conf->regs;
 		vcpu->fs_base = conf->fs_base;
 		vcpu->gs_base = conf->gs_base;
-		vcpu->inject = conf->inject;
 	}
 	mutex_unlock(&df->lock);
 	if (IS_ERR(vcpu))
@@ -335,7 +328,6 @@ long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 		st->returns = READ_ONCE(vcpu->returns);
 		st->syscalls_kernel = READ_ONCE(vcpu->syscalls_kernel);
 		st->syscalls_host = READ_ONCE(vcpu->syscalls_host);
-		st->injected = READ_ONCE(vcpu->injected);
 	}
 	if (df->vm)
 		st->nested_pages = atomic64_read(&df->vm->nr_pages);

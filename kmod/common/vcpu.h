@@ -85,7 +85,6 @@ struct dune_vcpu {
 	u64 fs_base;
 	u64 gs_base;
 	u64 cr3;
-	u32 inject;		/* dune_config.inject not yet delivered, or 0 */
 	struct dune_vm *vm;
 	int cpu;
 	s64 tlb_gen;
@@ -96,7 +95,6 @@ struct dune_vcpu {
 	u64 returns;
 	u64 syscalls_kernel;
 	u64 syscalls_host;
-	u64 injected;
 };
 
 #endif /* _DUNE_VCPU_H */

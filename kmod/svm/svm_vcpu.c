@@ -370,19 +370,6 @@ static bool svm_event_is_soft(u32 info)
 		(vector == X86_TRAP_BP || vector == X86_TRAP_OF));
 }
 
-/*
- * An interrupt the run loop was asked to deliver (dune_config.inject) goes
- * in when the guest takes interrupts: EVENTINJ itself ignores RFLAGS.IF and
- * the interrupt shadow (APM 15.20), so check them as the CPU would for a
- * real interrupt.  A delivery cut short by an exit comes back in
- * EXITINTINFO and is injected again above.
- */
-static bool svm_can_inject(const struct dune_vcpu *vcpu, const struct vmcb *vmcb)
-{
-	return vcpu->inject && (vcpu->regs.rflags & X86_EFLAGS_IF) &&
-	       !(vmcb->control.int_state & SVM_INTERRUPT_SHADOW_MASK);
-}
-
 void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -405,10 +392,6 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	    vmcb->save.rip == vcpu->regs.rip) {
 		vmcb->control.event_inj = vmcb->control.exit_int_info;
 		vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
-	} else if (svm_can_inject(vcpu, vmcb)) {
-		vmcb->control.event_inj = (vcpu->inject & DUNE_INJECT_VECTOR) |
-					  SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
-		vcpu->inject = 0;
 	} else {
 		vmcb->control.event_inj = 0;
 	}

@@ -83,26 +83,6 @@ static void vmx_sync_guest_bases(struct vmx_vcpu *vmx)
 }
 
 /*
- * An interrupt the run loop was asked to deliver (dune_config.inject), if
- * nothing else is being injected and the guest takes interrupts now: VM
- * entry refuses an external interrupt with IF=0 or STI/MOV-SS blocking
- * (SDM 27.3.1.5).  Otherwise it waits for a later entry.  A delivery cut
- * short by an exit comes back in the IDT-vectoring field and is injected
- * again like any other event.
- */
-static void vmx_inject_requested(struct vmx_vcpu *vmx)
-{
-	struct dune_vcpu *vcpu = &vmx->vcpu;
-
-	if (!vcpu->inject || !(vcpu->regs.rflags & X86_EFLAGS_IF) ||
-	    (vmx->intr_state & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
-		return;
-	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, (vcpu->inject & DUNE_INJECT_VECTOR) |
-		   INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
-	vcpu->inject = 0;
-}
-
-/*
  * Guest registers in, and the event state that belongs to the instruction
  * at the last exit: if the run loop moved RIP (it emulated or skipped that
  * instruction), STI/MOV-SS blocking and an interrupted event delivery no
@@ -128,8 +108,6 @@ static void vmx_prepare_guest(struct vmx_vcpu *vmx)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmx->reinject_err);
 		if (is_soft_event(vmx->reinject))
 			vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmx->reinject_len);
-	} else {
-		vmx_inject_requested(vmx);
 	}
 	vmx->reinject = 0;
 }

@@ -39,7 +39,6 @@ enum dune_backend {
 #define DUNE_FEAT_PCID		(1ULL << 6) /* guest may use CR4.PCIDE */
 #define DUNE_FEAT_NEXT_RIP	(1ULL << 7) /* CPU reports next RIP on exits */
 #define DUNE_FEAT_XSAVE		(1ULL << 8) /* host has XSAVE enabled */
-#define DUNE_FEAT_INJECT	(1ULL << 9) /* DUNE_ENTER delivers dune_config.inject */
 
 /**
  * struct dune_info - DUNE_GET_INFO result.
@@ -117,12 +116,6 @@ enum dune_ret {
  * @status:	out: exit code for DUNE_RET_EXIT, syscall number for
  *		DUNE_RET_SYSCALL, the raw vendor exit code otherwise.
  * @info:	out: faulting guest-physical address, or the exit's extra info.
- * @inject:	in/out (DUNE_FEAT_INJECT): DUNE_INJECT_VALID | a vector (32-255)
- *		that the CPU delivers through the guest's IDT like an external
- *		interrupt, as soon as the guest takes interrupts (RFLAGS.IF set,
- *		no STI/MOV SS shadow): at this entry or a later one of the same
- *		DUNE_ENTER.  Out: the request if still undelivered, else 0.  0:
- *		nothing (also cancels an undelivered request).
  * @reserved:	zero.
  */
 struct dune_config {
@@ -131,14 +124,11 @@ struct dune_config {
 	__u64 fs_base;
 	__u64 gs_base;
 	__u32 ret;
-	__u32 inject;
+	__u32 reserved0;
 	__s64 status;
 	__u64 info;
 	__u64 reserved[6];
 };
-
-#define DUNE_INJECT_VALID	(1U << 31)
-#define DUNE_INJECT_VECTOR	0xffU
 
 /**
  * struct dune_layout - how guest-physical addresses map to the process.
@@ -192,7 +182,6 @@ enum dune_exit_reason {
  * @returns:	returns to host user mode (DUNE_ENTER completions).
  * @syscalls_kernel: guest system calls run in the kernel directly.
  * @syscalls_host: guest system calls handed to libdune for host mode.
- * @injected:	dune_config.inject interrupts handed to the CPU.
  */
 struct dune_stats {
 	__u64 exits[DUNE_STATS_MAX_EXITS];
@@ -201,8 +190,7 @@ struct dune_stats {
 	__u64 returns;
 	__u64 syscalls_kernel;
 	__u64 syscalls_host;
-	__u64 injected;
-	__u64 reserved[2];
+	__u64 reserved[3];
 };
 
 #define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
