@@ -2,7 +2,7 @@
 /*
  * `wedge test`: sthreads work within their policy and every way out of it
  * (reading or writing memory not granted, privileged instructions, system
- * calls on others' memory or descriptors) ends or refuses the sthread
+ * calls on others' memory or descriptors, raw hypercalls) ends or refuses the sthread
  * without harming the creator.
  */
 #ifndef _GNU_SOURCE
@@ -11,7 +11,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <dune/dune.h>
@@ -77,6 +79,34 @@ static long write_job(void *arg)
 	struct job *j = arg;
 
 	return st_write(j->fd, j->in, j->len);
+}
+
+/* A raw hypercall with write(2) in its registers: around the monitor. */
+static long vmcall_write(void *arg)
+{
+	struct job *j = arg;
+	long r;
+
+	__asm__ __volatile__("vmcall" : "=a"(r) : "a"((long)SYS_write), "D"((long)j->fd),
+			     "S"(j->in), "d"(j->len) : "memory");
+	return r;
+}
+
+static long vmmcall_write(void *arg)
+{
+	struct job *j = arg;
+	long r;
+
+	__asm__ __volatile__("vmmcall" : "=a"(r) : "a"((long)SYS_write), "D"((long)j->fd),
+			     "S"(j->in), "d"(j->len) : "memory");
+	return r;
+}
+
+static int pipe_bytes(int fd)
+{
+	int n = -1;
+
+	return ioctl(fd, FIONREAD, &n) ? -1 : n;
 }
 
 static long nothing(void *arg)
@@ -159,6 +189,18 @@ int wedge_test(void)
 	r = run1(&sc, tls_write, NULL, &ret, &f);
 	CHECK(r == 0 && ret == 99 && tls_var == 5,
 	      "an sthread's TLS writes stay private: %d, %ld, creator sees %d", r, ret, tls_var);
+
+	/* a raw hypercall from ring 3 is #UD, never a host system call */
+	r = run1(&sc, vmcall_write, j, &ret, &f);
+	CHECK(r == -EPERM && f.kind == STHREAD_TRAP && f.vector == T_ILLOP &&
+	      pipe_bytes(fds[0]) == 0,
+	      "a raw VMCALL write ends the sthread with #UD, nothing written: %d vector %d, %d bytes",
+	      r, f.vector, pipe_bytes(fds[0]));
+	r = run1(&sc, vmmcall_write, j, &ret, &f);
+	CHECK(r == -EPERM && f.kind == STHREAD_TRAP && f.vector == T_ILLOP &&
+	      pipe_bytes(fds[0]) == 0,
+	      "a raw VMMCALL write ends the sthread with #UD, nothing written: %d vector %d, %d bytes",
+	      r, f.vector, pipe_bytes(fds[0]));
 
 	/* system calls: only granted descriptors, only its own memory */
 	r = run1(&sc, write_job, j, &ret, &f);

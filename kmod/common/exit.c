@@ -14,6 +14,7 @@
 #include <asm/cpufeature.h>
 #include <asm/fpu/xcr.h>
 #include <asm/processor.h>
+#include <asm/trapnr.h>
 
 #include "exit.h"
 #include "hv.h"
@@ -112,9 +113,51 @@ static int handle_nested_fault(struct dune_vcpu *vcpu, const struct dune_exit *e
 	return r;
 }
 
+/*
+ * An exit caused by ring-3 guest code (CPL > 0).  Ring 3 may only have
+ * what the guest's ring 0 allows it, so dune serves such an exit only when
+ * the same instruction would do the same without a hypervisor: CPUID, and
+ * a nested fault on an access the guest's page tables permitted.  Anything
+ * else is reflected into the guest as the exception the instruction raises
+ * on a CPU without a hypervisor, and ring 0 decides:
+ *  - VMCALL/VMMCALL and the VMX/SVM instructions: #UD (the guest has no
+ *    VMX/SVM; SDM Vol. 3C 26.1.2: VMCALL and the VMX
+ *    instructions exit at any CPL; APM Vol. 2 15.9: VMMCALL is not CPL
+ *    checked), and the other intercepted instructions ring 3 can reach
+ *    (RDPRU: #UD, as on a CPU without it);
+ *  - port I/O that IOPL or the TSS bitmap let through, and, should a CPU
+ *    or emulator exit before its privilege check (SDM 26.1.1 and APM
+ *    15.7.1 say it does not), MSR, CR, DR, XSETBV and HLT: #GP(0).
+ * Returns true when the exit was reflected.
+ */
+static bool reflect_user_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit)
+{
+	switch (exit->reason) {
+	case DUNE_EXIT_HYPERCALL:
+	case DUNE_EXIT_PRIV_INSN:
+		dune_vcpu_queue_exc(vcpu, X86_TRAP_UD, false, 0);
+		break;
+	case DUNE_EXIT_IO:
+	case DUNE_EXIT_MSR_READ:
+	case DUNE_EXIT_MSR_WRITE:
+	case DUNE_EXIT_CR_ACCESS:
+	case DUNE_EXIT_DR_ACCESS:
+	case DUNE_EXIT_XSETBV:
+	case DUNE_EXIT_HLT:
+		dune_vcpu_queue_exc(vcpu, X86_TRAP_GP, true, 0);
+		break;
+	default:
+		return false;
+	}
+	vcpu->reflected++;
+	return true;
+}
+
 int dune_handle_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit,
 		     struct dune_config *conf)
 {
+	if (exit->cpl && reflect_user_exit(vcpu, exit))
+		return 1;
 	switch (exit->reason) {
 	case DUNE_EXIT_EXTINT:
 	case DUNE_EXIT_NMI:

@@ -328,6 +328,7 @@ long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 		st->returns = READ_ONCE(vcpu->returns);
 		st->syscalls_kernel = READ_ONCE(vcpu->syscalls_kernel);
 		st->syscalls_host = READ_ONCE(vcpu->syscalls_host);
+		st->reflected = READ_ONCE(vcpu->reflected);
 	}
 	if (df->vm)
 		st->nested_pages = atomic64_read(&df->vm->nr_pages);

@@ -24,12 +24,15 @@ static_assert(DUNE_EXIT_NR <= DUNE_STATS_MAX_EXITS);
  * struct dune_exit - one exit, normalized by the backend.
  * @reason:	enum dune_exit_reason.
  * @insn_len:	length of the exiting instruction when known, else 0.
+ * @cpl:	the guest's privilege level when it exited (0 = ring 0): which
+ *		code caused the exit decides what dune may do for it.
  * @info1/2:	see enum dune_exit_reason.
  * @raw:	the vendor's exit code (VMX basic exit reason / SVM exit code).
  */
 struct dune_exit {
 	u32 reason;
 	u32 insn_len;
+	u32 cpl;
 	u64 info1;
 	u64 info2;
 	u64 raw;
@@ -70,6 +73,17 @@ struct dune_vm {
 };
 
 /**
+ * struct dune_exc - an exception to deliver to the guest at the next entry,
+ * through its own IDT, as if the instruction at RIP had raised it.
+ */
+struct dune_exc {
+	bool valid;
+	bool has_err;
+	u8 vector;
+	u32 err;
+};
+
+/**
  * struct dune_vcpu - one per thread in Dune mode.  Backends embed it in
  * their own struct and get back with container_of.
  * @regs:	general registers, rip, rflags: owned here; backends copy
@@ -78,7 +92,11 @@ struct dune_vm {
  * @cr3:	guest CR3 at entry.
  * @cpu:	CPU it is loaded on, -1 if none.
  * @tlb_gen:	vm->tlb_gen value this vCPU's nested TLB is up to date with.
+ * @exc:	exception queued by the run loop (dune_vcpu_queue_exc); the
+ *		backend injects it at the next entry and clears it.
  * @exits:	exit counters by enum dune_exit_reason.
+ * @reflected:	exits caused by ring-3 code that were reflected into the
+ *		guest as the exception the instruction raises.
  */
 struct dune_vcpu {
 	struct dune_regs regs;
@@ -90,11 +108,21 @@ struct dune_vcpu {
 	s64 tlb_gen;
 	struct preempt_notifier pn;
 	struct task_struct *task;
+	struct dune_exc exc;
 	u64 exits[DUNE_EXIT_NR];
+	u64 reflected;
 	u64 entries;
 	u64 returns;
 	u64 syscalls_kernel;
 	u64 syscalls_host;
 };
+
+/* Deliver @vector (with error code @err when @has_err) at the next entry. */
+static inline void dune_vcpu_queue_exc(struct dune_vcpu *vcpu, u8 vector, bool has_err,
+				       u32 err)
+{
+	vcpu->exc = (struct dune_exc){ .valid = true, .has_err = has_err,
+				       .vector = vector, .err = err };
+}
 
 #endif /* _DUNE_VCPU_H */

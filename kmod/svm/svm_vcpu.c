@@ -321,6 +321,7 @@ static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 	u32 code = c->exit_code;
 
 	exit->raw = code;
+	exit->cpl = svm->vmcb->save.cpl;	/* APM 15.5.1: the guest's CPL */
 	if (c->exit_code_hi || code == (u32)SVM_EXIT_ERR) {
 		exit->reason = DUNE_EXIT_INVALID_STATE;
 		exit->raw = SVM_EXIT_ERR;
@@ -387,9 +388,16 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	 * running it again raises them with the right return address, where an
 	 * injected #BP would return to the INT3 and raise it twice (KVM does
 	 * the same). */
-	if ((vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) &&
-	    !svm_event_is_soft(vmcb->control.exit_int_info) &&
-	    vmcb->save.rip == vcpu->regs.rip) {
+	if (vcpu->exc.valid) {
+		/* An exception the run loop reflects (APM 15.20). */
+		vmcb->control.event_inj = vcpu->exc.vector | SVM_EVTINJ_TYPE_EXEPT |
+					  SVM_EVTINJ_VALID |
+					  (vcpu->exc.has_err ? SVM_EVTINJ_VALID_ERR : 0);
+		vmcb->control.event_inj_err = vcpu->exc.err;
+		vcpu->exc.valid = false;
+	} else if ((vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) &&
+		   !svm_event_is_soft(vmcb->control.exit_int_info) &&
+		   vmcb->save.rip == vcpu->regs.rip) {
 		vmcb->control.event_inj = vmcb->control.exit_int_info;
 		vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
 	} else {

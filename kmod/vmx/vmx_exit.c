@@ -144,6 +144,8 @@ void vmx_decode_exit(struct vmx_vcpu *vmx, u32 reason, struct dune_exit *exit)
 		return;
 	}
 	exit->reason = vmx_exit_reason(basic);
+	/* SS.DPL is the CPL (SDM 25.4.1; KVM's vmx_get_cpl reads the same). */
+	exit->cpl = (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3;
 	if (has_insn_len(exit->reason))
 		exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 	switch (basic) {

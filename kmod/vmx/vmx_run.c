@@ -102,7 +102,17 @@ static void vmx_prepare_guest(struct vmx_vcpu *vmx)
 		vmx->intr_state &= ~blocking;
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->intr_state);
 	}
-	if (vmx->reinject && same_insn) {
+	if (vmx->vcpu.exc.valid) {
+		/* An exception the run loop reflects: a hardware exception
+		 * at RIP (SDM 25.8.3); it replaces any cut-short event. */
+		struct dune_exc *e = &vmx->vcpu.exc;
+
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, e->vector | INTR_TYPE_HARD_EXCEPTION |
+			   INTR_INFO_VALID_MASK | (e->has_err ? INTR_INFO_DELIVER_CODE_MASK : 0));
+		if (e->has_err)
+			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, e->err);
+		e->valid = false;
+	} else if (vmx->reinject && same_insn) {
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vmx->reinject);
 		if (vmx->reinject & INTR_INFO_DELIVER_CODE_MASK)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmx->reinject_err);

@@ -4,7 +4,7 @@
 # the same stdout and exit status as plain runs; a policy denies opens by
 # path prefix, a system call and sockets (EPERM + one log line); a hostile
 # program cannot read, write or run the monitor's memory nor have the
-# kernel do it; fork works (pipelines), threads are refused; the overhead
+# kernel do it, nor reach the host with a raw hypercall; fork works (pipelines), threads are refused; the overhead
 # on a CPU-bound and a syscall-heavy program is printed as JSON.
 . "$(dirname "$0")/lib.sh" 2>/dev/null || . ./lib.sh
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -110,6 +110,24 @@ for m in read write jump; do
 	sed 's/^/# /' "$log"
 	[ $st -eq 139 ] && [ -z "$out" ] && grep -q "program killed by SIGSEGV" "$log"
 	ok $? "hostile: a ring-3 $m of monitor memory is killed by SIGSEGV (status $st)"
+done
+# A raw hypercall from ring 3 would go around the monitor: the CPU exits to
+# the hypervisor at any privilege level, and dune reflects it back to ring
+# 0 as #UD, which ends the program with SIGILL, before anything is written
+# or opened (the policy denies both anyway).
+cat > "$work/deny-policy" <<POL
+deny syscall write
+deny open $work/secret
+POL
+for insn in vmcall vmmcall; do
+	out=$("$SB" --policy "$work/deny-policy" -- "$dir/sbprobe" hypercall $insn \
+		"$work/secret/key" 2>"$log")
+	st=$?
+	sed 's/^/# /' "$log"
+	echo "$out" | sed 's/^/# stdout: /'
+	[ $st -eq 132 ] && [ -z "$out" ] && ! grep -q -e LEAK -e "top secret" "$log" &&
+		grep -q "program killed by signal 4" "$log"
+	ok $? "hostile: a raw $insn from ring 3 is #UD: SIGILL, no write, no open (status $st)"
 done
 out=$("$SB" -- "$dir/sbprobe" sys auto 2>"$log")
 st=$?

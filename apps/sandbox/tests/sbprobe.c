@@ -166,6 +166,44 @@ static int mem(void)
 	return 0;
 }
 
+/*
+ * A raw hypercall instruction with a system call in its registers, as a
+ * program that tries to go around the monitor would: rax = number, rdi,
+ * rsi, rdx = arguments.
+ */
+static long raw_hypercall(int vmmcall, long nr, long a0, long a1, long a2)
+{
+	long r;
+
+	if (vmmcall)
+		__asm__ __volatile__("vmmcall" : "=a"(r) : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
+				     : "memory");
+	else
+		__asm__ __volatile__("vmcall" : "=a"(r) : "a"(nr), "D"(a0), "S"(a1), "d"(a2)
+				     : "memory");
+	return r;
+}
+
+/* hypercall vmcall|vmmcall PATH: write through the hypercall, then open,
+ * read and write PATH's contents the same way. */
+static int hypercall_attack(const char *insn, const char *path)
+{
+	static const char msg[] = "LEAK: written by a raw hypercall\n";
+	int vmm = !strcmp(insn, "vmmcall");
+	char buf[256];
+	long fd, n;
+
+	raw_hypercall(vmm, SYS_write, 1, (long)msg, sizeof(msg) - 1);
+	fd = raw_hypercall(vmm, SYS_open, (long)path, O_RDONLY, 0);
+	if (fd < 0)
+		return 4;
+	n = raw_hypercall(vmm, SYS_read, fd, (long)buf, sizeof(buf));
+	if (n > 0)
+		raw_hypercall(vmm, SYS_write, 1, (long)buf, n);
+	printf("survived the raw %s\n", insn);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "hello";
@@ -223,6 +261,8 @@ int main(int argc, char **argv)
 		printf("ran monitor code\n");
 		return 0;
 	}
+	if (argc > 3 && !strcmp(m, "hypercall"))
+		return hypercall_attack(argv[2], argv[3]);
 	if (argc > 2 && !strcmp(m, "sys"))
 		return sys_attacks(addr_arg(argv[2], "rw-p"));
 	fprintf(stderr, "sbprobe: unknown mode %s\n", m);

@@ -182,6 +182,10 @@ enum dune_exit_reason {
  * @returns:	returns to host user mode (DUNE_ENTER completions).
  * @syscalls_kernel: guest system calls run in the kernel directly.
  * @syscalls_host: guest system calls handed to libdune for host mode.
+ * @reflected:	exits caused by ring-3 guest code that dune does not serve
+ *		from ring 3 (a hypercall, VMX/SVM instructions, port I/O...):
+ *		each was delivered to the guest's own IDT as the exception the
+ *		instruction raises without a hypervisor (#UD or #GP).
  */
 struct dune_stats {
 	__u64 exits[DUNE_STATS_MAX_EXITS];
@@ -190,7 +194,8 @@ struct dune_stats {
 	__u64 returns;
 	__u64 syscalls_kernel;
 	__u64 syscalls_host;
-	__u64 reserved[3];
+	__u64 reflected;
+	__u64 reserved[2];
 };
 
 #define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
