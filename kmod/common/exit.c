@@ -11,6 +11,7 @@
 #define pr_fmt(fmt) "dune: " fmt
 
 #include <linux/sched.h>
+#include <asm/cpu.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/xcr.h>
 #include <asm/processor.h>
@@ -153,6 +154,39 @@ static bool reflect_user_exit(struct dune_vcpu *vcpu, const struct dune_exit *ex
 	return true;
 }
 
+/*
+ * The intercepted exceptions (DUNE_INTERCEPTED_EXCEPTIONS in hv.h).  #MC
+ * was handed to the host's handler by the backend.  #DB is the guest's
+ * own (its debug registers are the host's, so a guest #DB comes from
+ * RFLAGS.TF or INT1): deliver it, past INT1, which is a trap.  #AC with
+ * CPL 3 and RFLAGS.AC set is an alignment check the guest asked for
+ * (dune guests always run with CR0.AM set, SDM 6.15 "#AC"); any other #AC
+ * is a split lock caught by the host's detection: the host's policy
+ * decides (warn and go on, or SIGBUS), as for KVM's guests.
+ */
+static int handle_exception(struct dune_vcpu *vcpu, const struct dune_exit *exit,
+			    struct dune_config *conf)
+{
+	switch (exit->info1) {
+	case X86_TRAP_MC:
+		return 1;
+	case X86_TRAP_DB:
+		vcpu->regs.rip += exit->insn_len;
+		dune_vcpu_queue_exc(vcpu, X86_TRAP_DB, false, 0);
+		return 1;
+	case X86_TRAP_AC:
+		if (exit->cpl == 3 && (vcpu->regs.rflags & X86_EFLAGS_AC)) {
+			dune_vcpu_queue_exc(vcpu, X86_TRAP_AC, true, 0);
+			vcpu->reflected++;
+			return 1;
+		}
+		/* false: SIGBUS is queued; the run loop returns for it. */
+		handle_guest_split_lock(vcpu->regs.rip);
+		return 1;
+	}
+	return to_user(conf, DUNE_RET_UNHANDLED_EXIT, exit->raw, exit->reason);
+}
+
 int dune_handle_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit,
 		     struct dune_config *conf)
 {
@@ -175,6 +209,8 @@ int dune_handle_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit,
 			break;
 		skip_insn(vcpu, exit, HYPERCALL_LEN);
 		return 1;
+	case DUNE_EXIT_EXCEPTION:
+		return handle_exception(vcpu, exit, conf);
 	case DUNE_EXIT_TRIPLE_FAULT:
 		return to_user(conf, DUNE_RET_TRIPLE_FAULT, exit->raw, 0);
 	case DUNE_EXIT_INVALID_STATE:

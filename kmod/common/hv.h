@@ -11,6 +11,7 @@
 #define _DUNE_HV_H
 
 #include <linux/mm_types.h>
+#include <asm/trapnr.h>
 
 #include "caps.h"
 #include "vcpu.h"
@@ -69,6 +70,22 @@ struct dune_hv_ops {
 	void (*vcpu_put)(struct dune_vcpu *vcpu);
 	void (*vcpu_run)(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb);
 };
+
+/*
+ * The exceptions every backend intercepts (VMX exception bitmap, SVM
+ * exception intercepts), handled in common/exit.c:
+ *  - #MC: the machine check belongs to the host's handler;
+ *  - #DB: so a guest #DB never updates the hardware DR6 the host shares
+ *    (VMX, SDM 28.1: an exception that exits leaves DR6 alone), and no
+ *    #DB can recur in delivery without the host getting the CPU back
+ *    (CVE-2015-8104; KVM intercepts it for the same reason);
+ *  - #AC: a split lock under the host's split-lock detection is the
+ *    host's policy, not the guest's (KVM: handle_guest_split_lock), and
+ *    no #AC can recur in delivery (CVE-2015-5307).
+ * Both are reflected into the guest when they are the guest's own.
+ */
+#define DUNE_INTERCEPTED_EXCEPTIONS \
+	((1U << X86_TRAP_DB) | (1U << X86_TRAP_AC) | (1U << X86_TRAP_MC))
 
 #ifdef DUNE_HAVE_VMX
 extern const struct dune_hv_ops dune_vmx_ops;

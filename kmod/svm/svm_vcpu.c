@@ -161,7 +161,7 @@ static void setup_intercepts(struct vmcb_control_area *c)
 	for (i = 0; i < ARRAY_SIZE(bits); i++)
 		set_intercept(c, bits[i]);
 	c->intercepts[INTERCEPT_DR0_READ / 32] = ~0U;	/* all DR reads and writes */
-	c->intercepts[INTERCEPT_EXCEPTION_OFFSET / 32] = 1U << 18;	/* #MC */
+	c->intercepts[INTERCEPT_EXCEPTION_OFFSET / 32] = DUNE_INTERCEPTED_EXCEPTIONS;
 }
 
 static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base)

@@ -38,14 +38,15 @@
 
 /*
  * Guest/host masks (SDM 25.6.6): the guest reads the shadow for these bits
- * and writing a different value exits (CR_ACCESS) and is refused.  CR0 is
- * the host's entirely, as on AMD where every CR0 write is intercepted (so
- * CR0.WP and TS stay as set up); in CR4 the guest cannot see or set VMXE
- * (fixed to 1 in VMX operation, SDM 24.8), leave long-mode paging or turn
- * machine checks off.
+ * and writing a different value exits (CR_ACCESS) and is refused.  One
+ * rule on both backends: CR0 and CR4 are the host's entirely, as on AMD
+ * where every CR0 and CR4 write is intercepted.  So CR0.WP and TS stay as
+ * set up, and the guest cannot turn on CR4 features the host has not
+ * prepared for it (PCIDE, CET, PKS, LAM, SMXE...) nor see or clear VMXE
+ * (fixed to 1 in VMX operation, SDM 24.8), PAE or MCE.
  */
 #define CR0_HOST_OWNED	(~0UL)
-#define CR4_HOST_OWNED	(X86_CR4_PAE | X86_CR4_VMXE | X86_CR4_MCE)
+#define CR4_HOST_OWNED	(~0UL)
 
 struct vmx_seg_fields {
 	u32 selector, base, limit, ar;
@@ -167,7 +168,7 @@ static void setup_controls(struct vmx_vcpu *vmx)
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmx->proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmx_cfg.exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmx_cfg.entry);
-	vmcs_write(EXCEPTION_BITMAP, 1U << X86_TRAP_MC);
+	vmcs_write(EXCEPTION_BITMAP, DUNE_INTERCEPTED_EXCEPTIONS);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);

@@ -81,7 +81,8 @@ static void vmx_machine_check(void)
 }
 
 /*
- * Exception or NMI (SDM 28.2.2).  Only #MC is in the exception bitmap.
+ * Exception or NMI (SDM 28.2.2).  The exception bitmap holds
+ * DUNE_INTERCEPTED_EXCEPTIONS.
  * An NMI exit leaves the NMI unhandled: run the host's handler through its
  * IDT gate now; its IRET also ends NMI blocking.
  */
@@ -101,6 +102,10 @@ static void vmx_decode_exception(struct dune_exit *exit)
 	exit->info1 = vector;
 	if (info & INTR_INFO_DELIVER_CODE_MASK)
 		exit->info2 = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	/* INT1 (ICEBP) is a privileged software exception: RIP is still at
+	 * the instruction (SDM 28.2.5 gives its length). */
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION)
+		exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 }
 
 static void vmx_decode_ept_violation(struct dune_exit *exit)

@@ -11,7 +11,9 @@
  *    does not;
  *  - a VMX instruction (VMXOFF): #UD;
  *  - port I/O that ring 0 allowed through IOPL 3: #GP(0) to ring 0, not
- *    the end of the process.
+ *    the end of the process;
+ *  - an alignment check ring 3 asked for (RFLAGS.AC): dune intercepts #AC
+ *    for the host's split-lock policy, and must still deliver this one.
  * The module's "reflected" counter tells which of them exited to the
  * hypervisor on this CPU (the others fault in the guest without an exit).
  */
@@ -42,6 +44,7 @@
 extern char r3_text_start[], r3_text_end[];
 extern char r3_vmcall[], r3_vmcall_insn[], r3_vmmcall[], r3_vmmcall_insn[];
 extern char r3_vmxoff[], r3_vmxoff_insn[], r3_inb[], r3_inb_insn[];
+extern char r3_misaligned[], r3_misaligned_insn[];
 __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 	".balign 4096\n"
 	".globl r3_text_start\nr3_text_start:\n"
@@ -65,15 +68,21 @@ __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 	".globl r3_inb_insn\nr3_inb_insn:\n"
 	"	inb $0x80, %al\n"
 	"	mov %rax, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
+	".globl r3_misaligned\nr3_misaligned:\n"
+	"	mov $0x77, %eax\n"
+	".globl r3_misaligned_insn\nr3_misaligned_insn:\n"
+	"	mov -15(%rsp), %rdx\n"
+	"	mov %rax, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
 	".balign 4096\n"
 	".globl r3_text_end\nr3_text_end:\n"
 	".popsection\n");
 
 #define USTACK_SIZE	(4 * 4096)
 #define EFLAGS_IOPL3	(3UL << 12)
+#define EFLAGS_AC	(1UL << 18)
 
 static uint8_t *ustack;
-static volatile long n_syscalls, n_ud, n_gp;
+static volatile long n_syscalls, n_ud, n_gp, n_ac;
 static volatile uintptr_t fault_rip;
 static volatile int fault_cpl, fault_err;
 
@@ -109,6 +118,16 @@ static void on_gp(struct dune_tf *tf)
 	on_fault(tf, &n_gp, 2);		/* in $imm8, %al */
 }
 
+/* #AC: ring 3 asked for alignment checks; turn them off and retry. */
+static void on_ac(struct dune_tf *tf)
+{
+	n_ac++;
+	fault_rip = tf->rip;
+	fault_cpl = tf->cs & 3;
+	fault_err = tf->err;
+	tf->rflags &= ~EFLAGS_AC;
+}
+
 static int setup_ring3(bool handle_ud)
 {
 	int r;
@@ -127,6 +146,7 @@ static int setup_ring3(bool handle_ud)
 	if (handle_ud)
 		dune_register_intr_handler(T_ILLOP, on_ud);
 	dune_register_intr_handler(T_GPFLT, on_gp);
+	dune_register_intr_handler(T_ALIGN, on_ac);
 	return r;
 }
 
@@ -264,6 +284,27 @@ static void io_case(void *arg)
 	exit(sub_failed);
 }
 
+/* dune intercepts #AC (split locks are the host's); the guest's own
+ * alignment check must still reach ring 0 as #AC(0) at the instruction. */
+static void align_case(void *arg)
+{
+	uint64_t x0;
+	long r;
+
+	SUB(setup_ring3(true) == 0, "ring-3 mappings");
+	x0 = reflected();
+	r = run_ring3(r3_misaligned, EFLAGS_AC, 0, 0, 0, 0);
+	if (r == 0x77 && n_ac == 0)
+		exit(3);	/* QEMU's TCG does not do alignment checks */
+	SUB(r == 0x77 && n_ac == 1 && fault_cpl == 3 && fault_err == 0 &&
+	    fault_rip == (uintptr_t)r3_misaligned_insn,
+	    "misaligned load with RFLAGS.AC in ring 3: #AC(0) in ring 0 (%ld #AC, err %d, rip %#lx)",
+	    n_ac, fault_err, (unsigned long)fault_rip);
+	SUB(reflected() - x0 == 1, "the #AC went through the host and back (%lu)",
+	    (unsigned long)(reflected() - x0));
+	exit(sub_failed);
+}
+
 static void check_case(const char *name, void (*fn)(void *), void *arg, int want_sig)
 {
 	char buf[64];
@@ -284,6 +325,7 @@ int main(void)
 	static const char *const insns[] = { "vmcall", "vmmcall" };
 	char name[160];
 	size_t i;
+	int st;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	require_dune_mode();
@@ -304,5 +346,11 @@ int main(void)
 	}
 	check_case("ring-3 VMXOFF: #UD to ring 0", vmx_insn_case, NULL, 0);
 	check_case("ring-3 port I/O under IOPL 3: #GP(0) to ring 0", io_case, NULL, 0);
+	st = run_in_dune_child(align_case, NULL);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+		printf("# this CPU does not raise #AC for alignment (an emulator)\n");
+	CHECK(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 3),
+	      "ring-3 alignment check: #AC(0) to ring 0 (where the CPU checks alignment): %s",
+	      describe_status(st, name, sizeof(name)));
 	return hwtest_done();
 }
