@@ -433,7 +433,10 @@ static int host_loop(struct dune_config *c)
 			break;
 		}
 		case DUNE_RET_SIGNAL:
-			host_stats.signals++;
+			/* Signals are delivered, task work is run, by the
+			 * kernel on the way out of the ioctl: re-enter. */
+			if (c->status == DUNE_SIGNAL_PENDING)
+				host_stats.signals++;
 			break;
 		case DUNE_RET_NESTED_FAULT:
 			if (!nested_fault_in_host(c))

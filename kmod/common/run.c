@@ -19,6 +19,7 @@
 
 #include "core.h"
 #include "exit.h"
+#include "guest_entry.h"
 #include "hv.h"
 #include "run.h"
 #include "vm.h"
@@ -30,6 +31,25 @@ struct dune_vcpu_node {
 	struct dune_vcpu *vcpu;
 };
 
+/*
+ * The process VM whose guest ran last on each CPU.  Guests of different
+ * processes must not steer each other's indirect branches: an IBPB when
+ * another VM's vCPU comes to the CPU (KVM: svm_vcpu_load() and
+ * vmx_vcpu_load_vmcs() on a VMCB/VMCS switch).  By id, not pointer, so a
+ * freed VM's address reused by a new one still counts as a switch.
+ */
+static DEFINE_PER_CPU(u64, dune_last_vm_id);
+
+static void vcpu_load_on(struct dune_vcpu *vcpu, int cpu)
+{
+	if (this_cpu_read(dune_last_vm_id) != vcpu->vm->id) {
+		this_cpu_write(dune_last_vm_id, vcpu->vm->id);
+		indirect_branch_prediction_barrier();
+	}
+	dune_vm_note_cpu(vcpu->vm, cpu);
+	dune_hv->vcpu_load(vcpu, cpu);
+}
+
 static inline struct dune_vcpu *pn_to_vcpu(struct preempt_notifier *pn)
 {
 	return container_of(pn, struct dune_vcpu, pn);
@@ -37,10 +57,7 @@ static inline struct dune_vcpu *pn_to_vcpu(struct preempt_notifier *pn)
 
 static void dune_sched_in(struct preempt_notifier *pn, int cpu)
 {
-	struct dune_vcpu *vcpu = pn_to_vcpu(pn);
-
-	dune_vm_note_cpu(vcpu->vm, cpu);
-	dune_hv->vcpu_load(vcpu, cpu);
+	vcpu_load_on(pn_to_vcpu(pn), cpu);
 }
 
 static void dune_sched_out(struct preempt_notifier *pn, struct task_struct *next)
@@ -89,8 +106,7 @@ static void vcpu_begin(struct dune_vcpu *vcpu)
 	int cpu = get_cpu();
 
 	preempt_notifier_register(&vcpu->pn);
-	dune_vm_note_cpu(vcpu->vm, cpu);
-	dune_hv->vcpu_load(vcpu, cpu);
+	vcpu_load_on(vcpu, cpu);
 	put_cpu();
 }
 
@@ -215,38 +231,68 @@ static void restore_host_xcr0(void)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, dune_host_xcr0);
 }
 
-/* Enter once; returns with interrupts enabled and @exit filled. */
-static void run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
+/*
+ * Enter once.  Returns false, without entering, when host work came up
+ * (dune_host_work_pending(), checked with interrupts off); else true with
+ * @exit filled.  Interrupts are enabled again on return.
+ */
+static bool run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 {
 	s64 gen;
 
 	local_irq_disable();
+	if (dune_host_work_pending()) {
+		local_irq_enable();
+		return false;
+	}
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 	gen = atomic64_read(&vcpu->vm->tlb_gen);
+	dune_guest_enter_irqoff();
 	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
+	dune_guest_exit_irqoff();
 	restore_host_xcr0();
 	vcpu->tlb_gen = gen;
 	vcpu->entries++;
 	local_irq_enable();
 	if (exit->reason < DUNE_EXIT_NR)
 		vcpu->exits[exit->reason]++;
+	return true;
+}
+
+/*
+ * Host work that needs user mode: a signal to deliver, or task work that
+ * only the return to user mode runs (guest_entry.h).  libdune re-enters.
+ */
+static bool host_needs_user_mode(struct dune_vcpu *vcpu, struct dune_config *conf)
+{
+	if (signal_pending(current)) {
+		conf->ret = DUNE_RET_SIGNAL;
+		conf->status = DUNE_SIGNAL_PENDING;
+		return true;
+	}
+	if (test_thread_flag(TIF_NOTIFY_RESUME)) {
+		conf->ret = DUNE_RET_SIGNAL;
+		conf->status = DUNE_SIGNAL_HOST_WORK;
+		vcpu->host_work++;
+		return true;
+	}
+	return false;
 }
 
 static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
 {
 	struct dune_exit exit;
-	int r;
+	int r = 0;
 
 	vcpu_begin(vcpu);
 	for (;;) {
-		if (signal_pending(current)) {
-			conf->ret = DUNE_RET_SIGNAL;
+		if (host_needs_user_mode(vcpu, conf))
 			break;
-		}
 		cond_resched();
 		memset(&exit, 0, sizeof(exit));
-		run_once(vcpu, &exit);
+		if (!run_once(vcpu, &exit))
+			continue;
 		r = dune_handle_exit(vcpu, &exit, conf);
 		if (r <= 0)
 			break;
@@ -329,6 +375,7 @@ long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 		st->syscalls_kernel = READ_ONCE(vcpu->syscalls_kernel);
 		st->syscalls_host = READ_ONCE(vcpu->syscalls_host);
 		st->reflected = READ_ONCE(vcpu->reflected);
+		st->host_work = READ_ONCE(vcpu->host_work);
 	}
 	if (df->vm)
 		st->nested_pages = atomic64_read(&df->vm->nr_pages);

@@ -58,6 +58,7 @@ struct dune_npt_format {
  */
 struct dune_vm {
 	struct mm_struct *mm;
+	u64 id;				/* unique for the module's lifetime */
 	struct mmu_notifier mn;
 	refcount_t refs;
 	spinlock_t lock;		/* nested page table */
@@ -115,6 +116,7 @@ struct dune_vcpu {
 	u64 returns;
 	u64 syscalls_kernel;
 	u64 syscalls_host;
+	u64 host_work;			/* returns to user mode for task work */
 };
 
 /* Deliver @vector (with error code @err when @has_err) at the next entry. */

@@ -112,6 +112,7 @@ static const struct mmu_notifier_ops vm_mmu_notifier_ops = {
 
 struct dune_vm *dune_vm_create(void)
 {
+	static atomic64_t last_id = ATOMIC64_INIT(0);
 	struct dune_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	int r = -ENOMEM;
 
@@ -120,6 +121,7 @@ struct dune_vm *dune_vm_create(void)
 	if (!zalloc_cpumask_var(&vm->running, GFP_KERNEL))
 		goto free_vm;
 	refcount_set(&vm->refs, 1);
+	vm->id = atomic64_inc_return(&last_id);
 	spin_lock_init(&vm->lock);
 	vm->mm = current->mm;
 	dune_layout_init(&vm->layout, vm->mm->mmap_base, vm->mm->start_stack,

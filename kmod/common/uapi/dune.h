@@ -83,7 +83,9 @@ enum dune_ret {
 	DUNE_RET_NONE = 0,
 	DUNE_RET_EXIT = 1,		/* the guest called exit/exit_group */
 	DUNE_RET_SYSCALL = 2,		/* a call that needs host mode: run it, re-enter */
-	DUNE_RET_SIGNAL = 3,		/* a signal is pending: let the host deliver it */
+	DUNE_RET_SIGNAL = 3,		/* host work is pending (status says which,
+					 * enum dune_signal_why): return to user
+					 * mode so the kernel does it, re-enter */
 	DUNE_RET_NESTED_FAULT = 4,	/* guest-physical address outside the process */
 	DUNE_RET_UNHANDLED_EXIT = 5,	/* an exit dune refuses to emulate */
 	DUNE_RET_TRIPLE_FAULT = 6,	/* the guest shut down */
@@ -94,6 +96,14 @@ enum dune_ret {
 					   * (or is re-run: regs.rip is at the
 					   * hypercall); status holds the
 					   * kernel's -ERESTART* code */
+};
+
+/* DUNE_RET_SIGNAL: dune_config.status. */
+enum dune_signal_why {
+	DUNE_SIGNAL_PENDING = 0,	/* a signal: let the host deliver it */
+	DUNE_SIGNAL_HOST_WORK = 1,	/* task work (e.g. the last close of a
+					 * file the guest closed), run by the
+					 * kernel on the way to user mode */
 };
 
 /* DUNE_RET_NESTED_FAULT: dune_config.status holds the access, .info the
@@ -186,6 +196,8 @@ enum dune_exit_reason {
  *		from ring 3 (a hypercall, VMX/SVM instructions, port I/O...):
  *		each was delivered to the guest's own IDT as the exception the
  *		instruction raises without a hypervisor (#UD or #GP).
+ * @host_work:	returns to host user mode (DUNE_RET_SIGNAL with
+ *		DUNE_SIGNAL_HOST_WORK) so the kernel could run task work.
  */
 struct dune_stats {
 	__u64 exits[DUNE_STATS_MAX_EXITS];
@@ -195,7 +207,8 @@ struct dune_stats {
 	__u64 syscalls_kernel;
 	__u64 syscalls_host;
 	__u64 reflected;
-	__u64 reserved[2];
+	__u64 host_work;
+	__u64 reserved[1];
 };
 
 #define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
