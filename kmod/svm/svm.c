@@ -52,6 +52,7 @@ static int svm_probe(struct dune_caps *caps)
 	}
 	svm_nr_asids = c.svm_ebx;
 	svm_flush_by_asid = c.svm_edx & SVM_CPUID_FEAT_FLUSH_ASID;
+	svm_nrips = c.svm_edx & SVM_CPUID_FEAT_NRIPS;
 	return svm_cpu_setup();
 }
 
@@ -72,6 +73,7 @@ static int svm_cpu_enable(struct page *cpu_page)
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	/* APM 15.30.4: where VMRUN saves host state on this CPU. */
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(cpu_page));
+	svm_init_erratum_383();
 	return 0;
 }
 
@@ -79,6 +81,7 @@ static void svm_cpu_disable(void)
 {
 	u64 efer;
 
+	svm_bp_spec_reduce_off();
 	wrmsrl(MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	if (!(efer & EFER_SVME))

@@ -14,6 +14,7 @@
 #define SVM_CPUID_FEAT_NP		(1U << 0)	/* Fn8000_000A EDX */
 #define SVM_CPUID_FEAT_NRIPS		(1U << 3)
 #define SVM_CPUID_FEAT_FLUSH_ASID	(1U << 6)
+#define SVM_CPUID_SME_SNP		(1U << 4)	/* Fn8000_001F EAX: SEV-SNP */
 
 /**
  * struct svm_cap_cpuid - the raw CPUID words the decoder looks at.

@@ -10,6 +10,8 @@
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <asm/asm.h>
+#include <asm/debugreg.h>
 #include <asm/msr.h>
 #include <asm/processor-flags.h>
 #include <asm/special_insns.h>
@@ -48,6 +50,7 @@ struct svm_cpu_state {
 
 static DEFINE_PER_CPU(struct svm_cpu_state, svm_cpu);
 bool svm_flush_by_asid;
+bool svm_nrips;		/* the VMCB's next RIP is valid (APM 15.7.1) */
 u32 svm_nr_asids;
 
 int svm_cpu_setup(void)
@@ -59,7 +62,7 @@ int svm_cpu_setup(void)
 
 		sc->asid_gen = 1;
 		sc->next_asid = 1;
-		sc->host_save = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
+		sc->host_save = svm_alloc_cpu_page(cpu_to_node(cpu), GFP_KERNEL);
 		if (!sc->host_save) {
 			svm_cpu_unsetup();
 			return -ENOMEM;
@@ -102,7 +105,7 @@ struct dune_vcpu *svm_vcpu_alloc(void)
 
 	if (!svm)
 		return ERR_PTR(-ENOMEM);
-	vmcb = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	vmcb = svm_alloc_cpu_page(NUMA_NO_NODE, GFP_KERNEL_ACCOUNT);
 	svm->msrpm = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT, MSRPM_ORDER);
 	svm->iopm = (void *)__get_free_pages(GFP_KERNEL_ACCOUNT, IOPM_ORDER);
 	if (!vmcb || !svm->msrpm || !svm->iopm) {
@@ -315,6 +318,23 @@ static bool svm_guest_state_lost(const struct vmcb_save_area *s)
 	return s->rip == (unsigned long)svm_vmrun_resume && s->cr3 == __read_cr3();
 }
 
+/*
+ * The length of an intercepted instruction: with NRIP_SAVE the CPU stores
+ * the next RIP for instruction intercepts (APM 15.7.1), which counts the
+ * prefixes a fixed length would miss (KVM: svm_skip_emulated_instruction
+ * uses next_rip when nrips).  Without it, @fallback: the instruction's
+ * length without prefixes.
+ */
+static u32 svm_insn_len(const struct svm_vcpu *svm, u32 fallback)
+{
+	u64 next = svm->vmcb->control.next_rip;
+	u64 rip = svm->vmcb->save.rip;
+
+	if (svm_nrips && next > rip && next - rip <= 15)
+		return next - rip;
+	return fallback;
+}
+
 static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 {
 	const struct vmcb_control_area *c = &svm->vmcb->control;
@@ -342,16 +362,26 @@ static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 	switch (code) {
 	case SVM_EXIT_VMMCALL:
 	case SVM_EXIT_XSETBV:
-		exit->insn_len = 3;
+		exit->insn_len = svm_insn_len(svm, 3);
 		break;
 	case SVM_EXIT_CPUID:
-		exit->insn_len = 2;
+		exit->insn_len = svm_insn_len(svm, 2);
+		break;
+	case SVM_EXIT_HLT:
+		exit->insn_len = svm_insn_len(svm, 1);
 		break;
 	case SVM_EXIT_MSR:
 		exit->reason = c->exit_info_1 ? DUNE_EXIT_MSR_WRITE : DUNE_EXIT_MSR_READ;
 		exit->info1 = svm->vcpu.regs.rcx & 0xffffffff;
-		exit->insn_len = 2;
+		exit->insn_len = svm_insn_len(svm, 2);
 		break;
+	case SVM_EXIT_EXCP_BASE + X86_TRAP_MC:
+		if (svm_machine_check()) {
+			exit->reason = DUNE_EXIT_INVALID_STATE;
+			exit->raw = SVM_EXIT_DUNE_ERRATUM_383;
+			break;
+		}
+		fallthrough;
 	default:
 		if (exit->reason == DUNE_EXIT_EXCEPTION) {
 			exit->info1 = code - SVM_EXIT_EXCP_BASE;
@@ -369,6 +399,37 @@ static bool svm_event_is_soft(u32 info)
 	return type == SVM_EXITINTINFO_TYPE_SOFT ||
 	       (type == SVM_EXITINTINFO_TYPE_EXEPT &&
 		(vector == X86_TRAP_BP || vector == X86_TRAP_OF));
+}
+
+/*
+ * CLGI, VMRUN and STGI fault (#UD) once EFER.SVME is clear: SVM was turned
+ * off under us (emergency disable on reboot or kexec, APM 15.4).  Like
+ * KVM's svm_asm fixups, note it instead of oopsing.  Returns 0, or 1 when
+ * an SVM instruction faulted and the guest did not run to a #VMEXIT.
+ */
+static int svm_world_switch(struct svm_vcpu *svm)
+{
+	int faulted;
+
+	asm goto("1: clgi\n\t"
+		 _ASM_EXTABLE(1b, %l[off])
+		 : : : "memory" : off);
+	faulted = svm_vmrun(svm->vmcb_pa, &svm->vcpu.regs,
+			    page_to_phys(this_cpu_ptr(&svm_cpu)->host_save));
+	asm goto("1: stgi\n\t"
+		 _ASM_EXTABLE(1b, %l[off])
+		 : : : "memory" : off);
+	return faulted;
+off:
+	return 1;
+}
+
+static void svm_svm_off(struct dune_exit *exit)
+{
+	exit->reason = DUNE_EXIT_INVALID_STATE;
+	exit->raw = SVM_EXIT_DUNE_SVM_OFF;
+	pr_warn_ratelimited("pid %d: AMD-V was turned off under a running vCPU; stopping the process\n",
+			    current->pid);
 }
 
 void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb)
@@ -410,10 +471,18 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	vmcb->save.fs.base = vcpu->fs_base;
 	vmcb->save.gs.base = vcpu->gs_base;
 
-	asm volatile("clgi" ::: "memory");
-	svm_vmrun(svm->vmcb_pa, &vcpu->regs,
-		  page_to_phys(this_cpu_ptr(&svm_cpu)->host_save));
-	asm volatile("stgi" ::: "memory");
+	vmcb->control.next_rip = 0;
+	svm_spec_ctrl_guest(vmcb);
+	svm_bp_spec_reduce_on();
+
+	if (svm_world_switch(svm)) {
+		svm_svm_off(exit);
+		return;
+	}
+	/* #VMEXIT left the host's DR7 with every breakpoint off (APM 15.6);
+	 * put back the host's (perf, ptrace) breakpoints. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
 
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vcpu->regs.rip = vmcb->save.rip;

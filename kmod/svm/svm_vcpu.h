@@ -28,14 +28,31 @@ static inline struct svm_vcpu *to_svm(struct dune_vcpu *vcpu)
 	return container_of(vcpu, struct svm_vcpu, vcpu);
 }
 
-/* vmrun.S: one world switch.  Interrupts and GIF off. */
-void svm_vmrun(u64 vmcb_pa, struct dune_regs *regs, u64 host_save_pa);
+/* vmrun.S: one world switch.  Interrupts and GIF off.  Returns 0, or 1
+ * when an SVM instruction faulted (SVM was turned off under the vCPU). */
+int svm_vmrun(u64 vmcb_pa, struct dune_regs *regs, u64 host_save_pa);
 /* vmrun.S: the instruction after VMRUN, where #VMEXIT resumes the host. */
 extern const char svm_vmrun_resume[];
 
+/*
+ * Raw exit codes (dune_exit.raw, and dune_config.status with
+ * DUNE_RET_BAD_STATE) the hardware never writes, in KVM's software range
+ * (SVM_EXIT_SW): the run stopped for a reason of dune's own.
+ */
+#define SVM_EXIT_DUNE_SVM_OFF		(SVM_EXIT_SW + 1)	/* an SVM insn faulted */
+#define SVM_EXIT_DUNE_ERRATUM_383	(SVM_EXIT_SW + 2)	/* guest state corrupt */
+
 extern bool svm_flush_by_asid;
+extern bool svm_nrips;
 extern u32 svm_nr_asids;
 int svm_cpu_setup(void);
+/* svm_host.c: host-side hazards (machine checks, speculation, SNP). */
+struct page *svm_alloc_cpu_page(int node, gfp_t gfp);
+void svm_init_erratum_383(void);
+bool svm_machine_check(void);
+void svm_spec_ctrl_guest(struct vmcb *vmcb);
+void svm_bp_spec_reduce_on(void);
+void svm_bp_spec_reduce_off(void);
 extern const struct dune_npt_format svm_npt_format;
 struct dune_vcpu *svm_vcpu_alloc(void);
 void svm_vcpu_free(struct dune_vcpu *vcpu);

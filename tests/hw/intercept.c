@@ -96,6 +96,45 @@ static void do_cpuid_hides_virt(void *a)
 	raise(SIGUSR1);	/* the expected outcome, as a signal like the others */
 }
 
+/*
+ * A hypercall with a (meaningless) CS-override prefix, the native
+ * instruction of this CPU's vendor, running getpid: the module must step
+ * over all four bytes (VMX: the exit's instruction length; SVM: the VMCB's
+ * next RIP under NRIP_SAVE).  Without a next RIP (QEMU advertises
+ * NRIP_SAVE but never stores one) SVM falls back to the unprefixed length
+ * and resumes on the last opcode byte: the bytes after it decode both
+ * ways, as "jmp ok" from the right place and as "fldpi; push; pop;
+ * mov $1, %edx" from the wrong one, so either way the process goes on and
+ * the test sees which.  Exits 0 (exact), 2 (fallback length) or 1 (wrong
+ * result).
+ */
+#define PREFIXED_HYPERCALL(op)						\
+	asm volatile("1: .byte 0x2e, 0x0f, 0x01, " op ", 0xeb, 0x51\n\t"	\
+		     "push %%rcx\n\tpop %%rcx\n\tmov $1, %%edx\n\tjmp 2f\n\t"	\
+		     ".org 1b + 0x57, 0xcc\n\txor %%edx, %%edx\n2:\n\t"	\
+		     "fninit"						\
+		     : "=a"(r), "=d"(how) : "a"(39L) : "rcx", "r11", "memory")
+
+static int is_amd(void)
+{
+	unsigned int a, b, c, d;
+
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	return b == 0x68747541;	/* "Auth"enticAMD */
+}
+
+static void do_prefixed_hypercall(void *a)
+{
+	long pid = getpid(), r;
+	int how;
+
+	if (is_amd())
+		PREFIXED_HYPERCALL("0xd9");	/* cs vmmcall */
+	else
+		PREFIXED_HYPERCALL("0xc1");	/* cs vmcall */
+	exit(r != pid ? 1 : how ? 2 : 0);
+}
+
 struct hostile {
 	const char *name;
 	void (*fn)(void *);
@@ -132,6 +171,24 @@ static const struct hostile cases[] = {
 	{ "cpuid hides VMX and SVM", do_cpuid_hides_virt, NULL, SIGUSR1 },
 };
 
+static void check_prefixed_hypercall(void)
+{
+	int st = run_in_dune_child(do_prefixed_hypercall, NULL);
+	char buf[64];
+
+	if (!is_amd()) {
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "prefixed VMCALL: right result, resumed after all 4 bytes (%s)",
+		      describe_status(st, buf, sizeof(buf)));
+		return;
+	}
+	CHECK(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 2),
+	      "prefixed VMMCALL: right result, resumed %s (%s)",
+	      WIFEXITED(st) && WEXITSTATUS(st) == 2 ?
+	      "on its last byte: this CPU stores no next RIP" : "after all 4 bytes",
+	      describe_status(st, buf, sizeof(buf)));
+}
+
 /* Optional argument: run only the cases whose name contains it. */
 int main(int argc, char **argv)
 {
@@ -164,6 +221,8 @@ int main(int argc, char **argv)
 		      "%s: killed by %s (got %s)", cases[i].name, strsignal(cases[i].sig),
 		      describe_status(st, buf, sizeof(buf)));
 	}
+	if (argc <= 1 || strstr("prefixed hypercall", argv[1]))
+		check_prefixed_hypercall();
 	CHECK(dune_get_info(&info) == 0 && info.live_vcpus == 0,
 	      "no vCPU left behind (%u live)", info.live_vcpus);
 	return hwtest_done();
