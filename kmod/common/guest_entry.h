@@ -12,6 +12,7 @@
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/task_work.h>
 #include <asm/cpufeature.h>
 #include <asm/nospec-branch.h>
 
@@ -22,16 +23,25 @@
  * at once (KVM: xfer_to_guest_mode_work_pending(), XFER_TO_GUEST_MODE_WORK).
  *  - TIF_NEED_RESCHED: the run loop calls cond_resched();
  *  - a signal (TIF_SIGPENDING, TIF_NOTIFY_SIGNAL): back to user mode;
- *  - TIF_NOTIFY_RESUME: task work (the last fput() of a file the guest
- *    closed, which a pipe's reader waits on for EOF), rseq, memcg reclaim.
- *    KVM runs it in place with resume_user_mode_work(); task_work_run() is
- *    not exported to modules, so dune returns to user mode, where the
- *    kernel runs it on the way out, and libdune re-enters.
+ *  - task work behind TIF_NOTIFY_RESUME (the last fput() of a file the
+ *    guest closed, which a pipe's reader waits on for EOF; NUMA balancing).
+ *    KVM runs all of TIF_NOTIFY_RESUME in place with resume_user_mode_work();
+ *    task_work_run() is not exported to modules, so dune returns to user
+ *    mode, where the kernel runs it on the way out, and libdune re-enters.
+ *    Only for task work: rseq sets TIF_NOTIFY_RESUME at every context
+ *    switch, and returning for it would livelock a traced process (each
+ *    re-entering ioctl stops for the tracer, which switches, which sets the
+ *    flag again).  The rest (rseq's CPU number, memcg reclaim over the high
+ *    limit) waits for the next return to user mode.
  */
+static inline bool dune_task_work_pending(void)
+{
+	return test_thread_flag(TIF_NOTIFY_RESUME) && task_work_pending(current);
+}
+
 static inline bool dune_host_work_pending(void)
 {
-	return need_resched() || signal_pending(current) ||
-	       test_thread_flag(TIF_NOTIFY_RESUME);
+	return need_resched() || signal_pending(current) || dune_task_work_pending();
 }
 
 /*

@@ -271,7 +271,7 @@ static bool host_needs_user_mode(struct dune_vcpu *vcpu, struct dune_config *con
 		conf->status = DUNE_SIGNAL_PENDING;
 		return true;
 	}
-	if (test_thread_flag(TIF_NOTIFY_RESUME)) {
+	if (dune_task_work_pending()) {
 		conf->ret = DUNE_RET_SIGNAL;
 		conf->status = DUNE_SIGNAL_HOST_WORK;
 		vcpu->host_work++;
