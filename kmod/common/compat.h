@@ -80,4 +80,28 @@ static inline int dune_follow_pfn(struct vm_area_struct *vma, unsigned long addr
 #endif
 }
 
+/*
+ * The CPU hotplug state that turns virtualization on and off.  It must run
+ * after the scheduler has moved every task off a CPU going down (a vCPU
+ * thread queued there would otherwise load its VMCS/VMCB on a CPU whose
+ * VMX/SVM is already off) and before a CPU coming up turns active (no task
+ * may run a guest there first): the states KVM uses.
+ *  - 6.3+ (and backports): CPUHP_AP_KVM_ONLINE, in the online section just
+ *    before CPUHP_AP_SCHED_WAIT_EMPTY; callbacks run in the hotplug thread
+ *    and an error aborts bringing the CPU online.
+ *  - older: CPUHP_AP_KVM_STARTING, in the starting/dying section; callbacks
+ *    run on the CPU with interrupts off, may not sleep and may not fail.
+ * Either is KVM's own slot: dune and KVM never run together (hv.c).
+ */
+#include <linux/cpuhotplug.h>
+#ifdef DUNE_HAVE_CPUHP_KVM_ONLINE
+#define DUNE_CPUHP_STATE	CPUHP_AP_KVM_ONLINE
+#define DUNE_CPUHP_NAME		"dune:online"
+#define DUNE_CPUHP_CAN_FAIL	true
+#else
+#define DUNE_CPUHP_STATE	CPUHP_AP_KVM_STARTING
+#define DUNE_CPUHP_NAME		"dune:starting"
+#define DUNE_CPUHP_CAN_FAIL	false
+#endif
+
 #endif /* _DUNE_COMPAT_H */

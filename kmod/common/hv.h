@@ -103,5 +103,6 @@ extern u64 dune_host_xcr0;
 int dune_hv_init(void);
 void dune_hv_exit(void);
 unsigned int dune_hv_nr_cpus(void);
+bool dune_hv_cpu_ready(void);
 
 #endif /* _DUNE_HV_H */

@@ -48,10 +48,18 @@ SYM_FUNC_START(__dune_vmx_run)
 	/* The exit lands with this RSP; update HOST_RSP when it moved. */
 	cmp %rsp, (%rsi)
 	je .Lhost_rsp_ok
-	mov %rsp, (%rsi)
 	mov $VMX_VMCS_HOST_RSP, %eax
+.Lhost_rsp_write:
 	vmwrite %rsp, %rax
+	/* Cache it only once the VMCS has it (VMfail: CF or ZF, SDM 31.2). */
+	jna .Lhost_rsp_ok
+	mov %rsp, (%rsi)
 .Lhost_rsp_ok:
+	/*
+	 * #UD: VMX was turned off under us (emergency disable).  The VMLAUNCH
+	 * or VMRESUME below faults too and reports the failure.
+	 */
+	_ASM_EXTABLE(.Lhost_rsp_write, .Lhost_rsp_ok)
 
 	/* CF = VMRESUME.  Nothing below touches CF until the branch. */
 	bt $VMX_RUN_RESUME_SHIFT, %ebx
