@@ -245,6 +245,15 @@ static bool run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 		local_irq_enable();
 		return false;
 	}
+	/* Virtualization off on this CPU (a CPU that failed to come back
+	 * online, or the reboot/crash path turned it off): no entry. */
+	if (unlikely(!dune_hv_cpu_ready())) {
+		local_irq_enable();
+		exit->reason = DUNE_EXIT_INVALID_STATE;
+		pr_warn_ratelimited("pid %d: virtualization is off on CPU %d; stopping the process\n",
+				    current->pid, raw_smp_processor_id());
+		return true;
+	}
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 	gen = atomic64_read(&vcpu->vm->tlb_gen);

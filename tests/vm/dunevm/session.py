@@ -261,11 +261,15 @@ class Frames:
                 else:
                     out.append(words)
             elif self._key is not None:
-                self.data[self._key].append(line.strip())
+                # setdefault: take() may have consumed the record already
+                # (a test the host timed out while its output streamed).
+                self.data.setdefault(self._key, []).append(line.strip())
         return out
 
     def take(self, key):
         """Decoded bytes of the DATA payload `key` (empty if none came)."""
+        if self._key == key:
+            self._key = None        # later lines belong to no record
         try:
             return base64.b64decode("".join(self.data.pop(key, [])))
         except ValueError:
