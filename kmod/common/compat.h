@@ -81,27 +81,25 @@ static inline int dune_follow_pfn(struct vm_area_struct *vma, unsigned long addr
 }
 
 /*
- * The CPU hotplug state that turns virtualization on and off.  It must run
- * after the scheduler has moved every task off a CPU going down (a vCPU
- * thread queued there would otherwise load its VMCS/VMCB on a CPU whose
- * VMX/SVM is already off) and before a CPU coming up turns active (no task
- * may run a guest there first): the states KVM uses.
- *  - 6.3+ (and backports): CPUHP_AP_KVM_ONLINE, in the online section just
- *    before CPUHP_AP_SCHED_WAIT_EMPTY; callbacks run in the hotplug thread
- *    and an error aborts bringing the CPU online.
- *  - older: CPUHP_AP_KVM_STARTING, in the starting/dying section; callbacks
- *    run on the CPU with interrupts off, may not sleep and may not fail.
- * Either is KVM's own slot: dune and KVM never run together (hv.c).
+ * The CPU hotplug states that turn virtualization on and off.  Going down,
+ * it must be turned off only after the scheduler moved every task off the
+ * CPU (a vCPU thread still queued there would load its VMCS/VMCB on a CPU
+ * out of VMX/SVM operation); coming up, it must be on before the CPU is
+ * active (no task may enter a guest there first), and a CPU where it
+ * cannot be turned on should be refused.
+ *  - 6.3+ (and backports): CPUHP_AP_KVM_ONLINE, KVM's state, placed just
+ *    before CPUHP_AP_SCHED_WAIT_EMPTY for exactly these reasons; callbacks
+ *    run in the hotplug thread and an error aborts the online.
+ *  - older (6.1): no such state.  Off in CPUHP_AP_KVM_STARTING's teardown
+ *    (the dying section: on the CPU, interrupts off, after the CPU is
+ *    empty, as KVM 6.1's kvm_dying_cpu); on from CPUHP_AP_ONLINE_DYN,
+ *    which still runs before CPUHP_AP_ACTIVE and, unlike the starting
+ *    section, may fail and so refuse the CPU.
+ * KVM's slots are free: dune and KVM never run together (hv.c).
  */
 #include <linux/cpuhotplug.h>
-#ifdef DUNE_HAVE_CPUHP_KVM_ONLINE
-#define DUNE_CPUHP_STATE	CPUHP_AP_KVM_ONLINE
-#define DUNE_CPUHP_NAME		"dune:online"
-#define DUNE_CPUHP_CAN_FAIL	true
-#else
-#define DUNE_CPUHP_STATE	CPUHP_AP_KVM_STARTING
-#define DUNE_CPUHP_NAME		"dune:starting"
-#define DUNE_CPUHP_CAN_FAIL	false
+#ifndef DUNE_HAVE_CPUHP_KVM_ONLINE
+#define DUNE_CPUHP_DYING_STATE	CPUHP_AP_KVM_STARTING
 #endif
 
 #endif /* _DUNE_COMPAT_H */

@@ -52,12 +52,11 @@ unsigned int dune_hv_nr_cpus(void)
  * dune_hv_cpu_ready - may a guest be entered on this CPU now?
  *
  * False when virtualization is off here: a reboot turned it off under
- * running processes, it could not be turned on when this CPU came up
- * (6.1's starting section cannot refuse the CPU), or the emergency path
- * turned it off everywhere.  VMLAUNCH/VMRUN would then raise #UD.  Call
- * with interrupts off, right before entry, so that only an NMI (the
- * emergency path, which the backends' exception fixups cover) can change
- * the answer before the guest runs.
+ * running processes, or the emergency path turned it off everywhere.
+ * VMLAUNCH/VMRUN would then raise #UD.  Call with interrupts off, right
+ * before entry, so that only an NMI (the emergency path, which the
+ * backends' exception fixups cover) can change the answer before the
+ * guest runs.
  */
 bool dune_hv_cpu_ready(void)
 {
@@ -92,12 +91,13 @@ static void hv_disable_this_cpu(void)
 }
 
 /*
- * Hotplug callbacks (DUNE_CPUHP_STATE, compat.h).  Going down, they run
- * after every task left the CPU, so no vCPU runs there any more; the
- * backend VMCLEARs the VMCSs still active on it before VMXOFF (SDM
- * 25.11.1; an active VMCS may be cached in the CPU) and SVM needs no such
- * step (APM 15.5: a VMCB is only in use during VMRUN).  Coming up, they
- * run before the CPU is active, so no task can enter a guest there first.
+ * Hotplug callbacks (states: compat.h).  Going down, they run after every
+ * task left the CPU, so no vCPU runs there any more; the backend VMCLEARs
+ * the VMCSs still active on it before VMXOFF (SDM 25.11.1: an active VMCS
+ * may be cached in the CPU until then) and SVM needs no such step (APM
+ * 15.5: a VMCB is only in use during VMRUN).  Coming up, they run before
+ * the CPU is active, so no task can enter a guest there first, and a
+ * failure refuses the CPU.
  */
 static int hv_cpu_online(unsigned int cpu)
 {
@@ -107,13 +107,7 @@ static int hv_cpu_online(unsigned int cpu)
 	local_irq_save(flags);
 	r = hv_enable_this_cpu();
 	local_irq_restore(flags);
-	if (!r || DUNE_CPUHP_CAN_FAIL)
-		return r;
-	/* The starting section cannot refuse the CPU: Dune guests will
-	 * not run on it (dune_hv_cpu_ready()). */
-	pr_warn("CPU %u came online without %s (%d): no Dune guest will run there\n",
-		cpu, dune_hv->name, r);
-	return 0;
+	return r;
 }
 
 static int hv_cpu_offline(unsigned int cpu)
@@ -125,6 +119,45 @@ static int hv_cpu_offline(unsigned int cpu)
 	local_irq_restore(flags);
 	return 0;
 }
+
+#ifdef DUNE_CPUHP_DYING_STATE
+static int hv_cpuhp_online_state;
+
+static int hv_cpuhp_setup(void)
+{
+	int r;
+
+	r = cpuhp_setup_state_nocalls_cpuslocked(DUNE_CPUHP_DYING_STATE, "dune:dying",
+						 NULL, hv_cpu_offline);
+	if (r)
+		return r;
+	r = cpuhp_setup_state_nocalls_cpuslocked(CPUHP_AP_ONLINE_DYN, "dune:online",
+						 hv_cpu_online, NULL);
+	if (r < 0) {
+		cpuhp_remove_state_nocalls_cpuslocked(DUNE_CPUHP_DYING_STATE);
+		return r;
+	}
+	hv_cpuhp_online_state = r;
+	return 0;
+}
+
+static void hv_cpuhp_remove(void)
+{
+	cpuhp_remove_state_nocalls_cpuslocked(hv_cpuhp_online_state);
+	cpuhp_remove_state_nocalls_cpuslocked(DUNE_CPUHP_DYING_STATE);
+}
+#else
+static int hv_cpuhp_setup(void)
+{
+	return cpuhp_setup_state_nocalls_cpuslocked(CPUHP_AP_KVM_ONLINE, "dune:online",
+						    hv_cpu_online, hv_cpu_offline);
+}
+
+static void hv_cpuhp_remove(void)
+{
+	cpuhp_remove_state_nocalls_cpuslocked(CPUHP_AP_KVM_ONLINE);
+}
+#endif
 
 static void hv_enable_ipi(void *unused)
 {
@@ -303,7 +336,7 @@ static int hv_alloc_cpu_pages(void)
 {
 	int cpu;
 
-	/* Every possible CPU up front: the starting section cannot allocate. */
+	/* Every possible CPU up front, as KVM's alloc_kvm_area() (6.1). */
 	for_each_possible_cpu(cpu) {
 		struct page *page = alloc_pages_node(cpu_to_node(cpu),
 						     GFP_KERNEL | __GFP_ZERO, 0);
@@ -321,8 +354,7 @@ static int hv_alloc_cpu_pages(void)
  * Turn virtualization on everywhere and follow hotplug, as KVM's
  * hardware_enable_all() (6.1) does: with hotplug held off, install the
  * callbacks without calls, then enable each online CPU by IPI.  One
- * failing CPU undoes it all (cpuhp_setup_state() would WARN on a failing
- * starting-section callback).
+ * failing CPU undoes it all, and its error is the load's.
  */
 static int hv_enable_all(void)
 {
@@ -332,15 +364,14 @@ static int hv_enable_all(void)
 	if (r)
 		return r;
 	cpus_read_lock();
-	r = cpuhp_setup_state_nocalls_cpuslocked(DUNE_CPUHP_STATE, DUNE_CPUHP_NAME,
-						 hv_cpu_online, hv_cpu_offline);
+	r = hv_cpuhp_setup();
 	if (!r) {
 		atomic_set(&hv_enable_err, 0);
 		on_each_cpu(hv_enable_ipi, NULL, 1);
 		r = atomic_read(&hv_enable_err);
 		if (r) {
 			on_each_cpu(hv_disable_ipi, NULL, 1);
-			cpuhp_remove_state_nocalls_cpuslocked(DUNE_CPUHP_STATE);
+			hv_cpuhp_remove();
 		}
 	}
 	cpus_read_unlock();
@@ -354,7 +385,7 @@ static int hv_enable_all(void)
 static void hv_disable_all(void)
 {
 	cpus_read_lock();
-	cpuhp_remove_state_nocalls_cpuslocked(DUNE_CPUHP_STATE);
+	hv_cpuhp_remove();
 	on_each_cpu(hv_disable_ipi, NULL, 1);
 	cpus_read_unlock();
 	hv_free_cpu_pages();

@@ -25,6 +25,9 @@ done
 online=/sys/devices/system/cpu/cpu$cpu/online
 # Bochs runs ~20 times slower than QEMU: fewer rounds there.
 if grep -qw svm /proc/cpuinfo; then rounds=12; else rounds=4; fi
+states=$(grep "dune:" /sys/devices/system/cpu/hotplug/states | tr -s ' \n' ' ')
+[ -n "$states" ]
+ok $? "dune's hotplug states: $states"
 marker="dune-hotplug-live-$$"
 echo "$marker" > /dev/kmsg
 
