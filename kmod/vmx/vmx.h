@@ -57,15 +57,20 @@ enum vmx_autoload_msr {
 	VMX_NR_AUTOLOAD
 };
 
+/* Host perf MSRs switched around each run (perf_guest_get_msrs returns
+ * at most PERF_GLOBAL_CTRL, PEBS_ENABLE, PEBS_DATA_CFG and DS_AREA). */
+#define VMX_MAX_PERF_MSRS	4
+
 /**
  * struct vmx_msr_lists - the MSR areas of one VMCS (one page, 16-byte
  * aligned entries as SDM 25.7.2 requires).
- * @guest:	loaded on VM entry, stored on VM exit.
+ * @guest:	loaded on VM entry; the first VMX_NR_AUTOLOAD are stored on
+ *		VM exit, the perf ones after them are rewritten every run.
  * @host:	loaded on VM exit.
  */
 struct vmx_msr_lists {
-	struct vmx_msr_entry guest[VMX_NR_AUTOLOAD];
-	struct vmx_msr_entry host[VMX_NR_AUTOLOAD];
+	struct vmx_msr_entry guest[VMX_NR_AUTOLOAD + VMX_MAX_PERF_MSRS];
+	struct vmx_msr_entry host[VMX_NR_AUTOLOAD + VMX_MAX_PERF_MSRS];
 };
 
 /**
@@ -121,6 +126,7 @@ struct vmx_vcpu {
 	u32 reinject;
 	u32 reinject_err;
 	u32 reinject_len;
+	u32 nr_load_msrs;	/* entries in use in @msrs (load counts) */
 };
 
 static inline struct vmx_vcpu *to_vmx(struct dune_vcpu *vcpu)

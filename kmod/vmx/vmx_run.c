@@ -10,6 +10,7 @@
 #include <asm/debugreg.h>
 #include <asm/desc.h>
 #include <asm/msr.h>
+#include <asm/perf_event.h>
 #include <asm/processor.h>
 #include <asm/segment.h>
 #include <asm/special_insns.h>
@@ -195,6 +196,41 @@ static void vmx_l1d_flush(void)
 		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 }
 
+/*
+ * Host perf events must not count the guest when they exclude it, and a
+ * PEBS counter must not write records while the guest runs: on CPUs
+ * without PEBS isolation the record would go through the guest's linear
+ * addresses into memory the host chose (KVM: atomic_switch_perf_msrs).
+ * perf gives the guest and host values of PERF_GLOBAL_CTRL (and of
+ * PEBS_ENABLE where needed); those that differ go into the VM-entry and
+ * VM-exit MSR-load lists for this run (SDM 25.7.2, 25.8.2).  NULL for
+ * perf's data: dune exposes no PMU to the guest (RDPMC and the PMU MSRs
+ * exit), so perf sees a guest without one.
+ */
+static void vmx_switch_perf_msrs(struct vmx_vcpu *vmx)
+{
+	struct vmx_msr_lists *l = vmx->msrs;
+	struct perf_guest_switch_msr *m;
+	u32 n = VMX_NR_AUTOLOAD;
+	int i, nr = 0;
+
+	m = perf_guest_get_msrs(&nr, NULL);
+	for (i = 0; m && i < nr; i++) {
+		if (m[i].host == m[i].guest)
+			continue;
+		if (WARN_ON_ONCE(n == ARRAY_SIZE(l->guest)))
+			break;
+		l->guest[n] = (struct vmx_msr_entry){ .index = m[i].msr, .value = m[i].guest };
+		l->host[n] = (struct vmx_msr_entry){ .index = m[i].msr, .value = m[i].host };
+		n++;
+	}
+	if (n != vmx->nr_load_msrs) {
+		vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, n);
+		vmcs_write(VM_EXIT_MSR_LOAD_COUNT, n);
+		vmx->nr_load_msrs = n;
+	}
+}
+
 /**
  * vmx_vcpu_run - enter the guest once and describe the exit.
  * @vcpu:	loaded on this CPU; interrupts off.
@@ -214,6 +250,7 @@ void vmx_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	/* Perf may have changed it since the last run (LBR, BTF). */
 	vmx->host.debugctl = get_debugctlmsr();
 	vmx_prepare_guest(vmx);
+	vmx_switch_perf_msrs(vmx);
 	vmx_save_host_segs(&segs);
 	vmx_l1d_flush();
 	fail = __dune_vmx_run(&vcpu->regs, &vmx->host.rsp,
