@@ -83,6 +83,23 @@ bool policy_socket_denied(void);
 /* ---------------------------------------------------------- syscalls.c */
 void syscalls_init(void);
 void sb_syscall(struct dune_tf *tf);
+/* For the calls modelled in other files: pass to the host kernel, or
+ * refuse with @ret and one log line saying @why. */
+long sb_host(struct dune_tf *tf);
+long sb_deny(uint64_t a[6], long ret, const char *why);
+
+/* --------------------------------------------------------------- net.c */
+long sc_socket(struct dune_tf *tf, uint64_t a[6]);
+long sc_sockaddr_out(struct dune_tf *tf, uint64_t a[6]);
+long sc_recvfrom(struct dune_tf *tf, uint64_t a[6]);
+long sc_getsockopt(struct dune_tf *tf, uint64_t a[6]);
+long sc_sendmsg(struct dune_tf *tf, uint64_t a[6]);
+long sc_recvmsg(struct dune_tf *tf, uint64_t a[6]);
+long sc_mmsg(struct dune_tf *tf, uint64_t a[6]);
+long sc_epoll_wait(struct dune_tf *tf, uint64_t a[6]);
+long sc_select(struct dune_tf *tf, uint64_t a[6]);
+long sc_ppoll(struct dune_tf *tf, uint64_t a[6]);
+
 /* The pending execve, taken by main after RUN_EXEC. */
 struct pending_exec {
 	char path[4096];

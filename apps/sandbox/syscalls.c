@@ -247,6 +247,16 @@ static long host(struct dune_tf *tf)
 	return (long)tf->rax;
 }
 
+long sb_host(struct dune_tf *tf)
+{
+	return host(tf);
+}
+
+long sb_deny(uint64_t a[6], long ret, const char *why)
+{
+	return deny(a, ret, why);
+}
+
 /* No descriptor of /proc/PID/mem: it would reach the monitor's memory. */
 static long sc_open(struct dune_tf *tf, uint64_t a[6])
 {
@@ -453,13 +463,6 @@ static long sc_fork(struct dune_tf *tf, uint64_t a[6])
 static long sc_clone3(struct dune_tf *tf, uint64_t a[6])
 {
 	return deny(a, -ENOSYS, "clone3 not modelled (the C library falls back to clone)");
-}
-
-static long sc_socket(struct dune_tf *tf, uint64_t a[6])
-{
-	if (policy_socket_denied())
-		return deny(a, -EPERM, "sockets denied by the policy");
-	return host(tf);
 }
 
 static long sc_ioctl(struct dune_tf *tf, uint64_t a[6])
@@ -714,6 +717,36 @@ static const struct sc table[] = {
 	[SYS_listen] = { "listen", NULL, { FD, INT } },
 	[SYS_shutdown] = { "shutdown", NULL, { FD, INT } },
 	[SYS_sendto] = { "sendto", NULL, { FD, INL(2), INT, INT, INL_OPT(5), INT } },
+	[SYS_socketpair] = { "socketpair", sc_socket, { INT, INT, INT, OUT(8) } },
+	[SYS_accept] = { "accept", sc_sockaddr_out, { FD, INT, INT } },
+	[SYS_accept4] = { "accept4", sc_sockaddr_out, { FD, INT, INT, INT } },
+	[SYS_getsockname] = { "getsockname", sc_sockaddr_out, { FD, INT, INT } },
+	[SYS_getpeername] = { "getpeername", sc_sockaddr_out, { FD, INT, INT } },
+	[SYS_recvfrom] = { "recvfrom", sc_recvfrom, { FD, OUTL(2), INT, INT, INT, INT } },
+	[SYS_setsockopt] = { "setsockopt", NULL, { FD, INT, INT, INL_OPT(4), INT } },
+	[SYS_getsockopt] = { "getsockopt", sc_getsockopt, { FD, INT, INT, INT, INT } },
+	[SYS_sendmsg] = { "sendmsg", sc_sendmsg, { FD, INT, INT } },
+	[SYS_recvmsg] = { "recvmsg", sc_recvmsg, { FD, INT, INT } },
+	[SYS_sendmmsg] = { "sendmmsg", sc_mmsg, { FD, INT, INT, INT } },
+	[SYS_recvmmsg] = { "recvmmsg", sc_mmsg, { FD, INT, INT, INT, INT } },
+	[SYS_epoll_create] = { "epoll_create", NULL, { INT } },
+	[SYS_epoll_create1] = { "epoll_create1", NULL, { INT } },
+	[SYS_epoll_ctl] = { "epoll_ctl", NULL, { FD, INT, FD, IN_OPT(12) } },
+	[SYS_epoll_wait] = { "epoll_wait", sc_epoll_wait, { FD, INT, INT, INT } },
+	[SYS_epoll_pwait] = { "epoll_pwait", sc_epoll_wait, { FD, INT, INT, INT, INT, INT } },
+	[SYS_epoll_pwait2] = { "epoll_pwait2", sc_epoll_wait, { FD, INT, INT, INT, INT, INT } },
+	[SYS_select] = { "select", sc_select, { INT, INT, INT, INT, INT } },
+	[SYS_pselect6] = { "pselect6", sc_select, { INT, INT, INT, INT, INT, INT } },
+	[SYS_ppoll] = { "ppoll", sc_ppoll, { INT, INT, INT, INT, INT } },
+	[SYS_eventfd] = { "eventfd", NULL, { INT } },
+	[SYS_eventfd2] = { "eventfd2", NULL, { INT, INT } },
+	[SYS_timerfd_create] = { "timerfd_create", NULL, { INT, INT } },
+	[SYS_timerfd_settime] = { "timerfd_settime", NULL, { FD, INT, IN(32), OUT_OPT(32) } },
+	[SYS_timerfd_gettime] = { "timerfd_gettime", NULL, { FD, OUT(32) } },
+	[SYS_alarm] = { "alarm", NULL, { INT } },
+	[SYS_getitimer] = { "getitimer", NULL, { INT, OUT(32) } },
+	[SYS_setitimer] = { "setitimer", NULL, { INT, IN(32), OUT_OPT(32) } },
+	[SYS_flock] = { "flock", NULL, { FD, INT } },
 };
 
 #define N_TABLE	(sizeof(table) / sizeof(table[0]))

@@ -4,7 +4,8 @@
 # the same stdout and exit status as plain runs; a policy denies opens by
 # path prefix, a system call and sockets (EPERM + one log line); a hostile
 # program cannot read, write or run the monitor's memory nor have the
-# kernel do it, nor reach the host with a raw hypercall; fork works (pipelines), threads are refused; the overhead
+# kernel do it, nor reach the host with a raw hypercall, nor send its
+# descriptors; a TCP server works; fork works (pipelines), threads are refused; the overhead
 # on a CPU-bound and a syscall-heavy program is printed as JSON.
 . "$(dirname "$0")/lib.sh" 2>/dev/null || . ./lib.sh
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -136,6 +137,21 @@ echo "$out" | sed 's/^/# /'
 	! echo "$out" | grep -q SUCCEEDED
 ok $? "hostile: no system call reads, writes, maps or unmaps monitor memory (status $st)"
 grep -c "dune-sandbox: denied" "$log" | sed 's/^/# log lines: /'
+
+# ---------------------------------------------------------------- servers
+# The calls a server makes (issue 15: lighttpd stopped at setsockopt,
+# busybox httpd spun on accept): a TCP server and its client on loopback.
+$BB ip link set lo up 2>/dev/null || $BB ifconfig lo 127.0.0.1 up 2>/dev/null
+same "TCP server and client: setsockopt, getsockname, accept4, epoll, select, ppoll, recvmsg/sendmsg, getsockopt" \
+	"$dir/sbprobe" net
+same "dynamic program: the same server" "$dir/sbprobe-dyn" net
+out=$("$SB" -- "$dir/sbprobe" scm 2>"$log")
+st=$?
+echo "$out" | sed 's/^/# /'
+grep "SCM_RIGHTS" "$log" | head -n 2 | sed 's/^/# /'
+[ $st -eq 0 ] && echo "$out" | grep -q "^scm: 0 descriptors" &&
+	grep -q "denied sendmsg(.*SCM_RIGHTS" "$log"
+ok $? "hostile: the monitor's descriptors cannot leave with SCM_RIGHTS (status $st)"
 
 # ------------------------------------------------------------- processes
 # fork: the monitor forks and the child re-enters Dune mode; each side of a

@@ -24,12 +24,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,6 +209,127 @@ static int hypercall_attack(const char *insn, const char *path)
 	return 0;
 }
 
+
+#define NET_CHECK(cond, what)						\
+	do {								\
+		if (!(cond)) {						\
+			printf("net: %s failed: %s\n", what, strerror(errno)); \
+			return 1;					\
+		}							\
+		printf("net: %s\n", what);				\
+	} while (0)
+
+/*
+ * A TCP server and its client in two processes, with the calls servers
+ * use: SO_REUSEADDR, bind to an ephemeral port, getsockname, listen,
+ * accept4, getpeername, epoll, select, ppoll, recvfrom, recvmsg/sendmsg
+ * with two buffers, getsockopt, shutdown, and passing a descriptor with
+ * SCM_RIGHTS.  Prints the same lines plainly and sandboxed.
+ */
+static int net(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in peer;
+	socklen_t len = sizeof(sa), plen = sizeof(peer);
+	int one = 1, ls, c, ep, err = -1, type = 0, st;
+	struct epoll_event ev = { .events = EPOLLIN }, got;
+	char buf[64] = "", b1[4] = "", b2[64] = "";
+	struct iovec iov[2] = { { b1, 3 }, { b2, 7 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	socklen_t olen = sizeof(err);
+	struct pollfd pfd;
+	fd_set rd;
+	pid_t pid;
+
+	ls = socket(AF_INET, SOCK_STREAM, 0);
+	NET_CHECK(ls >= 0, "socket");
+	NET_CHECK(!setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), "setsockopt SO_REUSEADDR");
+	NET_CHECK(!bind(ls, (struct sockaddr *)&sa, sizeof(sa)), "bind 127.0.0.1:0");
+	NET_CHECK(!getsockname(ls, (struct sockaddr *)&sa, &len) && sa.sin_port, "getsockname");
+	NET_CHECK(!listen(ls, 4), "listen");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		char r[64];
+		ssize_t n;
+
+		if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) ||
+		    send(s, "GET /index", 10, 0) != 10)
+			_exit(10);
+		n = recv(s, r, sizeof(r), 0);
+		if (n != 12 || memcmp(r, "HTTP/1.0 200", 12))
+			_exit(11);
+		shutdown(s, SHUT_WR);
+		_exit(recv(s, r, sizeof(r), 0) == 0 ? 0 : 12);
+	}
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	NET_CHECK(ep >= 0, "epoll_create1");
+	ev.data.fd = ls;
+	NET_CHECK(!epoll_ctl(ep, EPOLL_CTL_ADD, ls, &ev), "epoll_ctl ADD");
+	NET_CHECK(epoll_wait(ep, &got, 1, 10000) == 1 && got.data.fd == ls, "epoll_wait: a connection");
+	FD_ZERO(&rd);
+	FD_SET(ls, &rd);
+	NET_CHECK(select(ls + 1, &rd, NULL, NULL, NULL) == 1, "select");
+	c = accept4(ls, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+	NET_CHECK(c >= 0, "accept4");
+	NET_CHECK(!getpeername(c, (struct sockaddr *)&peer, &plen) && peer.sin_addr.s_addr == sa.sin_addr.s_addr,
+		  "getpeername: 127.0.0.1");
+	pfd = (struct pollfd){ .fd = c, .events = POLLIN };
+	NET_CHECK(ppoll(&pfd, 1, NULL, NULL) == 1, "ppoll");
+	NET_CHECK(recvmsg(c, &mh, MSG_WAITALL) == 10 && !strcmp(b1, "GET") && !strcmp(b2, " /index"),
+		  "recvmsg into two buffers");
+	iov[0] = (struct iovec){ "HTTP/1.0", 8 };
+	iov[1] = (struct iovec){ " 200", 4 };
+	NET_CHECK(sendmsg(c, &mh, 0) == 12, "sendmsg from two buffers");
+	NET_CHECK(recvfrom(c, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen) == 0, "recvfrom: EOF");
+	NET_CHECK(!getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &olen) && !err, "getsockopt SO_ERROR");
+	olen = sizeof(type);
+	NET_CHECK(!getsockopt(c, SOL_SOCKET, SO_TYPE, &type, &olen) && type == SOCK_STREAM, "getsockopt SO_TYPE");
+	close(c);
+	NET_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st),
+		  "the client got its answer and the server's EOF");
+	close(ls);
+	return 0;
+}
+
+/*
+ * Descriptors this program does not own (fcntl says EBADF) must not leave
+ * through SCM_RIGHTS either: in the sandbox, the monitor's are open in the
+ * same process.  Prints how many could be sent (0 is right).
+ */
+static int scm(void)
+{
+	int sv[2], own = 0, leaked = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+		return 1;
+	for (int fd = 0; fd < 256; fd++) {
+		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+		struct iovec iov = { "x", 1 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		char x;
+
+		if (fcntl(fd, F_GETFD) >= 0) {
+			own++;
+			continue;
+		}
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		if (sendmsg(sv[0], &mh, 0) == 1) {
+			leaked++;
+			if (read(sv[1], &x, 1) != 1)
+				return 1;
+		}
+	}
+	printf("scm: %d descriptors not the program's were sent\n", leaked);
+	return own > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *m = argc > 1 ? argv[1] : "hello";
@@ -241,6 +367,10 @@ int main(int argc, char **argv)
 		printf("socket: %s\n", s >= 0 ? "created" : strerror(errno));
 		return s >= 0 ? 0 : errno == EPERM ? 3 : 1;
 	}
+	if (!strcmp(m, "net"))
+		return net();
+	if (!strcmp(m, "scm"))
+		return scm();
 	if (argc > 2 && !strcmp(m, "read")) {
 		volatile uint64_t *p = (uint64_t *)addr_arg(argv[2], "rw-p");
 
