@@ -375,13 +375,23 @@ static void inject_signal(struct dune_config *c)
  * gets control to deliver the signal in the guest) gets the call re-run
  * after the guest's handler when Linux would restart it (-ERESTARTSYS).
  */
+static bool restart_codes;
+
+/* The guest's own signal delivery (a monitor emulating a kernel, as
+ * dune-sandbox does) needs the kernel's -ERESTART* code, not -EINTR, to
+ * apply SA_RESTART itself. */
+void dune_report_restart_codes(bool on)
+{
+	restart_codes = on;
+}
+
 static void syscall_interrupted(struct dune_config *c)
 {
 	bool ours = __atomic_exchange_n(&percpu->sig_restart, 0, __ATOMIC_ACQ_REL);
 
 	if (ours && c->status == -ERESTARTSYS)
 		return;		/* the guest is at the hypercall: it runs again */
-	c->regs.rax = -EINTR;
+	c->regs.rax = restart_codes && !ours ? (uint64_t)c->status : (uint64_t)-EINTR;
 	c->regs.rip += HYPERCALL_INSN_LEN;
 }
 

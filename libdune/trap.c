@@ -352,6 +352,18 @@ sighandler_t dune_signal(int sig, sighandler_t cb)
 	return NULL;
 }
 
+/*
+ * The extended state (x87, SSE, AVX...) of the context @tf describes, as
+ * the trap entry saved it and the return will restore it: just below the
+ * frame, 64-byte aligned (entry.S, SAVE_XSTATE).  Only for the @tf a
+ * handler was given, while that handler runs.
+ */
+void *dune_tf_xstate(const struct dune_tf *tf, size_t *size)
+{
+	*size = dune_xsave_size - 64;
+	return (void *)(((uintptr_t)tf - dune_xsave_size) & ~63UL);
+}
+
 /* Entry point from entry.S for every vector. */
 void dune_trap_handler(int num, struct dune_tf *tf)
 {

@@ -63,12 +63,30 @@ static int fault_signal(int vec)
 	return SIGSEGV;
 }
 
+/* si_code of a fault (the kernel's choice for the same exception) */
+static int fault_code(int vec)
+{
+	switch (vec) {
+	case T_DIVIDE:
+		return FPE_INTDIV;
+	case T_BRKPT:
+		return SI_KERNEL;
+	case T_ILLOP:
+		return ILL_ILLOPN;
+	case T_ALIGN:
+		return BUS_ADRALN;
+	}
+	return SI_KERNEL;
+}
+
 static void on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 {
 	if (!(fec & FEC_U)) {
 		dune_vm_default_pgflt_handler(addr, fec);
 		return;
 	}
+	if (sig_deliver_fault(tf, SIGSEGV, fec & FEC_P ? SEGV_ACCERR : SEGV_MAPERR, addr, 14))
+		return;
 	sb_log("program killed by SIGSEGV: %s of %#lx at rip %#lx (%s)\n",
 	       fec & FEC_W ? "write" : fec & FEC_I ? "fetch" : "read", (unsigned long)addr,
 	       (unsigned long)tf->rip, fec & FEC_P ? "not permitted" : "not mapped");
@@ -83,6 +101,9 @@ static void on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 			dune_dump_trap_frame(tf);			\
 			exit(125);					\
 		}							\
+		if (sig_deliver_fault(tf, fault_signal(vec), fault_code(vec), \
+				      tf->rip, vec))			\
+			return;						\
 		sb_log("program killed by signal %d: exception %d at rip %#lx\n", \
 		       fault_signal(vec), vec, (unsigned long)tf->rip); \
 		dune_ret_from_user(RUN_SIGNAL(fault_signal(vec)));	\
@@ -186,10 +207,13 @@ static int run(char **argv, char **envp)
 		while (r == RUN_FORK) {
 			tf = pending_fork.tf;
 			tf.rax = sandbox_fork();
+			if (tf.rax == 0)
+				sig_forget_pending();
 			r = dune_jump_to_user(&tf);
 		}
 		if (r != RUN_EXEC)
 			return r;
+		sig_reset_on_exec();
 		snprintf(prog_path, sizeof(prog_path), "%s", pending_exec.path);
 		argv = pending_exec.argv;
 		envp = pending_exec.envp;

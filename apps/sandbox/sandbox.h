@@ -100,6 +100,19 @@ long sc_epoll_wait(struct dune_tf *tf, uint64_t a[6]);
 long sc_select(struct dune_tf *tf, uint64_t a[6]);
 long sc_ppoll(struct dune_tf *tf, uint64_t a[6]);
 
+/* ------------------------------------------------------------ signal.c */
+extern uint64_t sig_actions[65][4];	/* the program's actions (kernel layout) */
+extern uint64_t sig_mask;		/* the program's blocked signals */
+int sig_set_action(int sig, const uint64_t act[4]);
+void sig_reset_on_exec(void);
+void sig_forget_pending(void);
+void sig_deliver_pending(struct dune_tf *tf);
+bool sig_deliver_fault(struct dune_tf *tf, int sig, int code, uintptr_t addr, int trapno);
+long sig_interrupted(struct dune_tf *tf, uint64_t nr, long r);
+long sc_sigreturn(struct dune_tf *tf, uint64_t a[6]);
+long sc_sigsuspend(struct dune_tf *tf, uint64_t a[6]);
+long sc_sigpending(struct dune_tf *tf, uint64_t a[6]);
+
 /* The pending execve, taken by main after RUN_EXEC. */
 struct pending_exec {
 	char path[4096];

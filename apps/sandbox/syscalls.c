@@ -75,8 +75,6 @@ struct sc {
 struct pending_exec pending_exec;
 
 static dev_t proc_dev;
-static uint64_t sig_actions[65][4];	/* the program's handlers: recorded only */
-static uint64_t sig_mask;
 static char pathbuf[2][4096];		/* resolved paths (not on the 64 KiB trap stack) */
 
 /* ---------------------------------------------------------------- logging */
@@ -357,7 +355,7 @@ static long sc_sigaction(struct dune_tf *tf, uint64_t a[6])
 	if (a[2])
 		memcpy((void *)a[2], sig_actions[sig], sizeof(sig_actions[sig]));
 	if (a[1])
-		memcpy(sig_actions[sig], act, sizeof(act));
+		return sig_set_action(sig, act);
 	return 0;
 }
 
@@ -425,11 +423,14 @@ static long sc_kill(struct dune_tf *tf, uint64_t a[6])
 		return deny(a, -EPERM, "a signal to another process");
 	if (sig < 0 || sig > 64)
 		return -EINVAL;
-	if (sig == 0 || sig_actions[sig][0] == (uintptr_t)SIG_IGN ||
-	    (sig_mask & (1ULL << (sig - 1)) && sig != SIGKILL && sig != SIGSTOP))
+	if (sig == 0 || sig_actions[sig][0] == (uintptr_t)SIG_IGN)
+		return 0;
+	if (sig_actions[sig][0] != (uintptr_t)SIG_DFL)
+		return host(tf);	/* the host handler notes it (even blocked) */
+	if (sig_mask & (1ULL << (sig - 1)) && sig != SIGKILL && sig != SIGSTOP)
 		return 0;
 	if (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT)
-		return 0;	/* ignored by default; handlers are not run */
+		return 0;	/* ignored by default */
 	sb_log("the program sent itself signal %d: ended as by that signal\n", sig);
 	dune_ret_from_user(RUN_SIGNAL(sig));
 }
@@ -698,6 +699,10 @@ static const struct sc table[] = {
 	[SYS_rt_sigaction] = { "rt_sigaction", sc_sigaction, { INT, IN_OPT(32), OUT_OPT(32), INT } },
 	[SYS_rt_sigprocmask] = { "rt_sigprocmask", sc_sigprocmask,
 				 { INT, IN_OPT(8), OUT_OPT(8), INT } },
+	[SYS_rt_sigreturn] = { "rt_sigreturn", sc_sigreturn, { } },
+	[SYS_rt_sigsuspend] = { "rt_sigsuspend", sc_sigsuspend, { IN(8), INT } },
+	[SYS_rt_sigpending] = { "rt_sigpending", sc_sigpending, { OUT(8), INT } },
+	[SYS_pause] = { "pause", NULL, { } },
 	[SYS_sigaltstack] = { "sigaltstack", sc_sigaltstack, { IN_OPT(24), OUT_OPT(24) } },
 	[SYS_set_tid_address] = { "set_tid_address", sc_gettid, { INT } },
 	[SYS_set_robust_list] = { "set_robust_list", sc_zero, { INT, INT } },
@@ -753,6 +758,7 @@ static const struct sc table[] = {
 
 void syscalls_init(void)
 {
+	dune_report_restart_codes(true);
 	struct stat st;
 
 	if (!stat("/proc/self", &st))
@@ -779,5 +785,8 @@ void sb_syscall(struct dune_tf *tf)
 	r = check_args(cur, a);
 	if (!r)
 		r = cur->fn ? cur->fn(tf, a) : host(tf);
+	if (r <= -512 && r >= -516)	/* interrupted by a signal */
+		r = sig_interrupted(tf, nr, r);
 	tf->rax = r;
+	sig_deliver_pending(tf);
 }

@@ -151,6 +151,15 @@ void dune_pop_trap_frame(struct dune_tf *tf) __attribute__((noreturn));
 int dune_jump_to_user(struct dune_tf *tf);
 void dune_ret_from_user(int ret) __attribute__((noreturn));
 void dune_dump_trap_frame(struct dune_tf *tf);
+/* Inside a trap or system-call handler: the extended state (x87, SSE,
+ * AVX...) of the context its @tf describes, which the return restores
+ * (XSAVE layout, or FXSAVE without XSAVE).  New in this libdune. */
+void *dune_tf_xstate(const struct dune_tf *tf, size_t *size);
+/* A guest system call interrupted by a host signal whose handler is not
+ * libdune's returns the kernel's -ERESTART* code (-512..-516) instead of
+ * -EINTR, for code that delivers signals itself and applies SA_RESTART
+ * (dune-sandbox).  Off by default.  New in this libdune. */
+void dune_report_restart_codes(bool on);
 /* Run @tf's system call (rax, args in rdi rsi rdx r10 r8 r9 as SYSCALL
  * left them) on the host kernel; the result goes to tf->rax. */
 void dune_passthrough_syscall(struct dune_tf *tf);

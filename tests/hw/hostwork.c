@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host work must not wait for the guest to stop.  A Dune process that
- * closes a file and goes on computing in guest mode, without another
- * system call, must still release the file: the last close of a pipe's
- * write end is task work (fput) that Linux runs on the way back to user
- * mode, which a vCPU spinning in the guest never takes unless the module
+ * drops a file (dup2 over the pipe's write end) and goes on computing in
+ * guest mode, without another system call, must still release it: the
+ * last reference of a pipe's write end goes with task work (fput) that
+ * Linux runs on the way back to user mode, which a vCPU spinning in the guest never takes unless the module
  * returns to user mode for it.  The pipe's reader, a plain process, must
  * see EOF while the writer still spins, and both must be reaped.
  *
@@ -13,6 +13,7 @@
  * mode, and never relies on the guest stopping by itself.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,12 +64,17 @@ static void reader(int rfd)
 static void writer(int wfd)
 {
 	struct dune_stats st;
+	int nul = open("/dev/null", O_WRONLY);
 
-	if (dune_init_and_enter())
+	if (nul < 0 || dune_init_and_enter())
 		_exit(CHILD_NO_DUNE);
 	if (write(wfd, "x", 1) != 1)
 		_exit(3);
-	close(wfd);
+	/* dup2 over the pipe's write end drops it through fput(), task
+	 * work on every kernel (close(2) itself releases synchronously
+	 * on 6.12). */
+	if (dup2(nul, wfd) != wfd)
+		_exit(4);
 	sh->spinning = 1;
 	while (!sh->eof && !sh->give_up)
 		__asm__ volatile("pause" ::: "memory");

@@ -5,7 +5,7 @@
 # path prefix, a system call and sockets (EPERM + one log line); a hostile
 # program cannot read, write or run the monitor's memory nor have the
 # kernel do it, nor reach the host with a raw hypercall, nor send its
-# descriptors; a TCP server works; fork works (pipelines), threads are refused; the overhead
+# descriptors; a TCP server and signal handlers work; fork works (pipelines), threads are refused; the overhead
 # on a CPU-bound and a syscall-heavy program is printed as JSON.
 . "$(dirname "$0")/lib.sh" 2>/dev/null || . ./lib.sh
 dir=$(cd "$(dirname "$0")" && pwd)
@@ -152,6 +152,11 @@ grep "SCM_RIGHTS" "$log" | head -n 2 | sed 's/^/# /'
 [ $st -eq 0 ] && echo "$out" | grep -q "^scm: 0 descriptors" &&
 	grep -q "denied sendmsg(.*SCM_RIGHTS" "$log"
 ok $? "hostile: the monitor's descriptors cannot leave with SCM_RIGHTS (status $st)"
+
+# ---------------------------------------------------------------- signals
+same "the program's own signal handlers (raise, SIGALRM with and without SA_RESTART, pause, SIGPIPE ignored, SIGCHLD, blocking, SIGSEGV fixed up)" \
+	"$dir/sbprobe" signals
+same "dynamic program: the same handlers" "$dir/sbprobe-dyn" signals
 
 # ------------------------------------------------------------- processes
 # fork: the monitor forks and the child re-enters Dune mode; each side of a
