@@ -30,18 +30,16 @@
 #include <sys/syscall.h>
 
 #include "sandbox.h"
+#include "sigrules.h"
 
 #define SIG_BIT(sig)	(1ULL << ((sig) - 1))
 #ifndef SA_RESTORER
 #define SA_RESTORER	0x04000000	/* the kernel's, not in glibc's headers */
 #endif
 #define UNBLOCKABLE	(SIG_BIT(SIGKILL) | SIG_BIT(SIGSTOP))
-#define RED_ZONE	128
 #define FXSAVE_SZ	512
 #define UC_SIGCONTEXT_SS	0x2
 #define UC_STRICT_RESTORE_SS	0x4
-/* RFLAGS bits a signal frame may change (the kernel's FIX_EFLAGS) */
-#define FIX_EFLAGS	0x50dd5UL	/* AC OF DF TF SF ZF AF PF CF RF */
 #define CLEAR_ON_ENTRY	0x10500UL	/* RF DF TF */
 
 uint64_t sig_actions[65][4];	/* handler, flags, restorer, mask (kernel order) */
@@ -194,8 +192,7 @@ static void setup_frame(struct dune_tf *tf, int sig, const siginfo_t *info, uint
 			int trapno)
 {
 	uint64_t *act = sig_actions[sig];
-	uintptr_t fp = (tf->rsp - RED_ZONE - FXSAVE_SZ) & ~63UL;
-	uintptr_t sp = ((fp - sizeof(struct ksigframe)) & ~15UL) - 8;
+	uintptr_t fp, sp = sb_signal_frame(tf->rsp, sizeof(struct ksigframe), FXSAVE_SZ, &fp);
 	struct ksigframe *f = (struct ksigframe *)sp;
 	size_t xsize;
 	void *x = dune_tf_xstate(tf, &xsize);
@@ -282,12 +279,6 @@ bool sig_deliver_fault(struct dune_tf *tf, int sig, int code, uintptr_t addr, in
 	return true;
 }
 
-/* The kernel's restart codes (include/linux/errno.h, not exported). */
-#define ERESTARTSYS		512
-#define ERESTARTNOINTR		513
-#define ERESTARTNOHAND		514
-#define ERESTART_RESTARTBLOCK	516
-
 /*
  * A host call the program asked for came back with -ERESTART* (@r): a
  * signal interrupted it (dune_report_restart_codes).  As Linux decides in
@@ -310,12 +301,7 @@ long sig_interrupted(struct dune_tf *tf, uint64_t nr, long r)
 			break;
 		}
 	}
-	if (!sig || -r == ERESTARTNOINTR)
-		restart = true;
-	else if (-r == ERESTARTSYS)
-		restart = sig_actions[sig][1] & SA_RESTART;
-	else
-		restart = false;
+	restart = sb_restart_call(r, sig, sig && (sig_actions[sig][1] & SA_RESTART));
 	if (!restart)
 		return -EINTR;
 	tf->rip -= 2;	/* SYSCALL */
@@ -353,7 +339,7 @@ long sc_sigreturn(struct dune_tf *tf, uint64_t a[6])
 	tf->rcx = mc.rcx;
 	tf->rsp = mc.rsp;
 	tf->rip = mc.rip;
-	tf->rflags = (tf->rflags & ~FIX_EFLAGS) | (mc.eflags & FIX_EFLAGS);
+	tf->rflags = sb_sigreturn_rflags(tf->rflags, mc.eflags);
 	restore_xstate(frame, tf);
 	return mc.rax;
 }

@@ -24,6 +24,7 @@
 #include <asm/prctl.h>
 
 #include "sandbox.h"
+#include "sigrules.h"
 
 enum {
 	A_INT,		/* not a pointer */
@@ -785,7 +786,7 @@ void sb_syscall(struct dune_tf *tf)
 	r = check_args(cur, a);
 	if (!r)
 		r = cur->fn ? cur->fn(tf, a) : host(tf);
-	if (r <= -512 && r >= -516)	/* interrupted by a signal */
+	if (sb_is_restart_code(r))	/* interrupted by a signal */
 		r = sig_interrupted(tf, nr, r);
 	tf->rax = r;
 	sig_deliver_pending(tf);
