@@ -14,6 +14,7 @@
 #include <linux/sched/signal.h>
 #include <linux/task_work.h>
 #include <asm/cpufeature.h>
+#include <asm/mce.h>
 #include <asm/nospec-branch.h>
 
 /*
@@ -67,6 +68,20 @@ static inline void dune_guest_exit_irqoff(void)
 #ifdef X86_FEATURE_IBPB_EXIT_TO_USER
 	if (cpu_feature_enabled(X86_FEATURE_IBPB_EXIT_TO_USER))
 		this_cpu_write(x86_ibpb_exit_to_user, true);
+#endif
+}
+
+/*
+ * A machine check hit while the guest ran (intercepted, so the guest's IDT
+ * never saw it): the host's handler owns it, as if it had hit user mode
+ * (KVM: kvm_machine_check).  Interrupts off, right after the exit.
+ */
+static inline void dune_host_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
+
+	do_machine_check(&regs);
 #endif
 }
 

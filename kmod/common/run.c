@@ -13,6 +13,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
 #include <asm/processor.h>
@@ -260,6 +261,11 @@ static bool run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 	dune_guest_enter_irqoff();
 	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
 	dune_guest_exit_irqoff();
+	/* Both VM exit and #VMEXIT leave DR7 with every breakpoint off (SDM
+	 * 28.5.1, APM 15.6): put back the host's (perf, ptrace) ones, as
+	 * KVM's vcpu_enter_guest() does for both vendors. */
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
 	restore_host_xcr0();
 	vcpu->tlb_gen = gen;
 	vcpu->entries++;
@@ -296,12 +302,15 @@ static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
 
 	vcpu_begin(vcpu);
 	for (;;) {
-		if (host_needs_user_mode(vcpu, conf))
-			break;
 		cond_resched();
 		memset(&exit, 0, sizeof(exit));
-		if (!run_once(vcpu, &exit))
+		/* Host work is checked once per entry, with interrupts off in
+		 * run_once(); only then is it sorted out here. */
+		if (!run_once(vcpu, &exit)) {
+			if (host_needs_user_mode(vcpu, conf))
+				break;
 			continue;
+		}
 		r = dune_handle_exit(vcpu, &exit, conf);
 		if (r <= 0)
 			break;

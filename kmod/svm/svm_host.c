@@ -15,11 +15,11 @@
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <asm/cpufeature.h>
-#include <asm/mce.h>
 #include <asm/msr.h>
 #include <asm/nospec-branch.h>
 #include <asm/tlbflush.h>
 
+#include "../common/guest_entry.h"
 #include "../common/hv.h"
 #include "svm_caps.h"
 #include "svm_compat.h"
@@ -84,13 +84,7 @@ bool svm_machine_check(void)
 				    current->pid);
 		return true;
 	}
-#ifdef CONFIG_X86_MCE
-	{
-		struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
-
-		do_machine_check(&regs);
-	}
-#endif
+	dune_host_machine_check();
 	return false;
 }
 

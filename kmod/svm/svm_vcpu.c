@@ -11,7 +11,6 @@
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <asm/asm.h>
-#include <asm/debugreg.h>
 #include <asm/msr.h>
 #include <asm/processor-flags.h>
 #include <asm/special_insns.h>
@@ -479,11 +478,6 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 		svm_svm_off(exit);
 		return;
 	}
-	/* #VMEXIT left the host's DR7 with every breakpoint off (APM 15.6);
-	 * put back the host's (perf, ptrace) breakpoints. */
-	if (hw_breakpoint_active())
-		hw_breakpoint_restore();
-
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vcpu->regs.rip = vmcb->save.rip;
 	vcpu->regs.rsp = vmcb->save.rsp;

@@ -9,12 +9,12 @@
 
 #include <linux/printk.h>
 #include <linux/sched.h>
-#include <asm/mce.h>
 #include <asm/ptrace.h>
 #include <asm/trapnr.h>
 
 #include "vmcs.h"
 #include "vmx.h"
+#include "../common/guest_entry.h"
 
 #define EXIT_REASON_GETSEC	11	/* not in <uapi/asm/vmx.h> */
 #define VMX_RAW_VMFAIL		0xffff	/* exit->raw when there was no exit */
@@ -69,17 +69,6 @@ static bool has_insn_len(u32 reason)
 	}
 }
 
-/* A machine check hit while the guest ran: the host's handler owns it. */
-static void vmx_machine_check(void)
-{
-#ifdef CONFIG_X86_MCE
-	/* As KVM does: it did not happen in host kernel code. */
-	struct pt_regs regs = { .cs = 3, .flags = X86_EFLAGS_IF };
-
-	do_machine_check(&regs);
-#endif
-}
-
 /*
  * Exception or NMI (SDM 28.2.2).  The exception bitmap holds
  * DUNE_INTERCEPTED_EXCEPTIONS.
@@ -97,7 +86,7 @@ static void vmx_decode_exception(struct dune_exit *exit)
 		return;
 	}
 	if (vector == X86_TRAP_MC)
-		vmx_machine_check();
+		dune_host_machine_check();
 	exit->reason = DUNE_EXIT_EXCEPTION;
 	exit->info1 = vector;
 	if (info & INTR_INFO_DELIVER_CODE_MASK)
@@ -125,7 +114,7 @@ static void vmx_decode_failed_entry(u32 reason, struct dune_exit *exit)
 	u64 qual = vmcs_read(EXIT_QUALIFICATION);
 
 	if ((u16)reason == EXIT_REASON_MCE_DURING_VMENTRY)
-		vmx_machine_check();
+		dune_host_machine_check();
 	exit->reason = DUNE_EXIT_INVALID_STATE;
 	exit->info1 = reason;
 	exit->info2 = qual;

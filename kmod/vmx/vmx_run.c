@@ -179,8 +179,6 @@ static void vmx_restore_host(struct vmx_vcpu *vmx, const struct vmx_host_segs *s
 		wrmsrl(MSR_KERNEL_GS_BASE, vmx->msrs->host[VMX_MSR_KERNEL_GS_BASE].value);
 	}
 	invalidate_tss_limit();
-	if (hw_breakpoint_active())
-		hw_breakpoint_restore();
 	if (vmx->host.debugctl)
 		update_debugctlmsr(vmx->host.debugctl);
 }

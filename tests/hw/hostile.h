@@ -293,19 +293,26 @@ static inline int hx_run_child(void (*fn)(void *), void *arg, double limit, int 
 	return hx_wait(pid, limit, hung);
 }
 
-/* The per-case host checks: no kernel complaint, no vCPU left behind. */
-static inline void hx_check_host(const char *name)
+/* Live vCPUs, after waiting up to @secs for them to come down to @want. */
+static inline unsigned int hx_wait_live(unsigned int want, double secs)
 {
 	unsigned int live = hx_live_vcpus();
-	double t0 = hx_now();
-	int bad;
 
-	/* The child's file is released before waitpid returns; allow a
-	 * moment anyway for a grandchild that is still exiting. */
-	while (live != hx_baseline && hx_now() - t0 < 2) {
+	for (double t0 = hx_now(); live != want && hx_now() - t0 < secs;) {
 		usleep(10000);
 		live = hx_live_vcpus();
 	}
+	return live;
+}
+
+/* The per-case host checks: no kernel complaint, no vCPU left behind. */
+static inline void hx_check_host(const char *name)
+{
+	/* The child's file is released before waitpid returns; allow a
+	 * moment anyway for a grandchild that is still exiting. */
+	unsigned int live = hx_wait_live(hx_baseline, 2);
+	int bad;
+
 	bad = hx_kmsg_bad();
 	if (live != hx_baseline || bad > 0)
 		CHECK(0, "%s: host intact (live vCPUs %u, baseline %u; %d kernel complaints)",
@@ -348,11 +355,7 @@ static inline int hx_finish(void)
 	/* As in hx_check_host: a grandchild of a killed load process (it
 	 * holds the /dev/dune file) may still be exiting; on Bochs under
 	 * load that takes a moment.  A leaked vCPU stays past the wait. */
-	live = hx_live_vcpus();
-	for (double t0 = hx_now(); live != hx_baseline - 1 && hx_now() - t0 < 5;) {
-		usleep(10000);
-		live = hx_live_vcpus();
-	}
+	live = hx_wait_live(hx_baseline - 1, 5);
 	bad = hx_kmsg_bad();
 	CHECK(live == hx_baseline - 1, "no vCPU left behind (%u live, %u before the canary)",
 	      live, hx_baseline - 1);
