@@ -47,7 +47,8 @@ static int svm_probe(struct dune_caps *caps)
 	c.svm_edx = cpuid_edx(0x8000000a);
 	r = svm_decode_caps(&c, caps);
 	if (r) {
-		pr_warn("CPU lacks nested paging (CPUID 8000000A EDX=%#x)\n", c.svm_edx);
+		pr_warn("AMD-V lacks nested paging, which dune needs (CPUID 8000000A EDX=%#x)\n",
+			c.svm_edx);
 		return r;
 	}
 	svm_nr_asids = c.svm_ebx;

@@ -68,8 +68,8 @@ static int vmx_probe(struct dune_caps *caps)
 	vmx_read_cap_msrs(&m);
 	r = vmx_decode_caps(&m, caps);
 	if (r) {
-		pr_warn("CPU lacks EPT features dune needs (EPT/VPID cap %#llx)\n",
-			m.ept_vpid);
+		pr_warn("VT-x lacks %s, which dune needs (EPT/VPID cap %#llx)\n",
+			vmx_caps_missing(&m), m.ept_vpid);
 		return r;
 	}
 	r = vmx_config_init(&m);

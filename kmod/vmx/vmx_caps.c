@@ -36,16 +36,34 @@ int vmx_adjust_ctl(u64 cap_msr, u32 required, u32 optional, u32 *out)
 	return 0;
 }
 
-static bool has_nested_paging(const struct vmx_cap_msrs *m)
+/**
+ * vmx_caps_missing - what dune needs that these capabilities lack.
+ * @m:		raw capability MSRs.
+ *
+ * Dune needs EPT with 4-level walks, write-back paging structures and
+ * INVEPT (all-context), and a write-back VMCS of at most a page (SDM A.1,
+ * A.3.3, A.10).  Returns NULL when all is there, else the first missing
+ * feature in words, for the one line the module logs when it refuses.
+ */
+const char *vmx_caps_missing(const struct vmx_cap_msrs *m)
 {
-	u64 need = VMXCAP_EPT_CAP_WALK_4 | VMXCAP_EPT_CAP_WB | VMXCAP_EPT_CAP_INVEPT |
-		   VMXCAP_EPT_CAP_INVEPT_ALL;
-
+	if (VMXCAP_BASIC_MEMTYPE(m->basic) != VMXCAP_MEMTYPE_WB)
+		return "a write-back VMCS";
+	if (VMXCAP_BASIC_REGION_SIZE(m->basic) == 0 ||
+	    VMXCAP_BASIC_REGION_SIZE(m->basic) > 4096)
+		return "a VMCS region of at most 4 KiB";
 	if (!(ctl_may_be_one(m->procbased) & VMXCAP_PROC_ACTIVATE_SECONDARY))
-		return false;
+		return "EPT (it has no secondary VM-execution controls)";
 	if (!(ctl_may_be_one(m->procbased2) & VMXCAP_PROC2_ENABLE_EPT))
-		return false;
-	return (m->ept_vpid & need) == need;
+		return "EPT (extended page tables)";
+	if (!(m->ept_vpid & VMXCAP_EPT_CAP_WALK_4))
+		return "EPT with 4-level walks";
+	if (!(m->ept_vpid & VMXCAP_EPT_CAP_WB))
+		return "EPT paging structures in write-back memory";
+	if (!(m->ept_vpid & VMXCAP_EPT_CAP_INVEPT) ||
+	    !(m->ept_vpid & VMXCAP_EPT_CAP_INVEPT_ALL))
+		return "all-context EPT invalidation (INVEPT)";
+	return NULL;
 }
 
 static bool has_vpid(const struct vmx_cap_msrs *m)
@@ -62,17 +80,11 @@ static bool has_vpid(const struct vmx_cap_msrs *m)
  * @m:		raw capability MSRs.
  * @caps:	features and TLB tags are filled in; widths are left alone.
  *
- * Dune needs EPT with 4-level walks, write-back paging structures and
- * INVEPT (all-context), and a write-back VMCS.  Returns 0 or -EOPNOTSUPP.
+ * Returns -EOPNOTSUPP when vmx_caps_missing() names something, else 0.
  */
 int vmx_decode_caps(const struct vmx_cap_msrs *m, struct dune_caps *caps)
 {
-	if (VMXCAP_BASIC_MEMTYPE(m->basic) != VMXCAP_MEMTYPE_WB)
-		return -EOPNOTSUPP;
-	if (VMXCAP_BASIC_REGION_SIZE(m->basic) == 0 ||
-	    VMXCAP_BASIC_REGION_SIZE(m->basic) > 4096)
-		return -EOPNOTSUPP;
-	if (!has_nested_paging(m))
+	if (vmx_caps_missing(m))
 		return -EOPNOTSUPP;
 
 	/* VMX always reports the exiting instruction's length (SDM 28.2.5). */

@@ -54,6 +54,7 @@ struct vmx_cap_msrs {
 	u64 ept_vpid;
 };
 
+const char *vmx_caps_missing(const struct vmx_cap_msrs *m);
 int vmx_decode_caps(const struct vmx_cap_msrs *m, struct dune_caps *caps);
 int vmx_adjust_ctl(u64 cap_msr, u32 required, u32 optional, u32 *out);
 

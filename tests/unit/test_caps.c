@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../kmod/svm/svm_caps.h"
 #include "../../kmod/vmx/vmx_caps.h"
@@ -35,6 +36,7 @@ START_TEST(vmx_full_features)
 	struct dune_caps c = { 0 };
 
 	ck_assert_int_eq(vmx_decode_caps(&m, &c), 0);
+	ck_assert_ptr_null(vmx_caps_missing(&m));
 	ck_assert(c.features & DUNE_FEAT_NESTED_PAGING);
 	ck_assert(c.features & DUNE_FEAT_TAGGED_TLB);
 	ck_assert(c.features & DUNE_FEAT_NESTED_2M);
@@ -62,15 +64,17 @@ END_TEST
 static const struct {
 	const char *what;
 	uint64_t clear_basic, clear_proc, clear_proc2, clear_ept;
+	const char *said;	/* in vmx_caps_missing()'s words */
 } vmx_missing[] = {
-	{ "secondary controls", 0, PROC_OK, 0, 0 },
-	{ "EPT control", 0, 0, (uint64_t)VMXCAP_PROC2_ENABLE_EPT << 32, 0 },
-	{ "4-level walk", 0, 0, 0, VMXCAP_EPT_CAP_WALK_4 },
-	{ "WB paging structures", 0, 0, 0, VMXCAP_EPT_CAP_WB },
-	{ "INVEPT", 0, 0, 0, VMXCAP_EPT_CAP_INVEPT },
-	{ "INVEPT all-context", 0, 0, 0, VMXCAP_EPT_CAP_INVEPT_ALL },
-	{ "WB VMCS", 6ULL << 50, 0, 0, 0 },
-	{ "VMCS size", 4096ULL << 32, 0, 0, 0 },
+	{ "secondary controls", 0, PROC_OK, 0, 0, "EPT (it has no secondary" },
+	{ "EPT control", 0, 0, (uint64_t)VMXCAP_PROC2_ENABLE_EPT << 32, 0,
+	  "EPT (extended page tables)" },
+	{ "4-level walk", 0, 0, 0, VMXCAP_EPT_CAP_WALK_4, "EPT with 4-level walks" },
+	{ "WB paging structures", 0, 0, 0, VMXCAP_EPT_CAP_WB, "EPT paging structures" },
+	{ "INVEPT", 0, 0, 0, VMXCAP_EPT_CAP_INVEPT, "EPT invalidation" },
+	{ "INVEPT all-context", 0, 0, 0, VMXCAP_EPT_CAP_INVEPT_ALL, "EPT invalidation" },
+	{ "WB VMCS", 6ULL << 50, 0, 0, 0, "write-back VMCS" },
+	{ "VMCS size", 4096ULL << 32, 0, 0, 0, "VMCS region" },
 };
 
 START_TEST(vmx_missing_required)
@@ -84,6 +88,10 @@ START_TEST(vmx_missing_required)
 	m.ept_vpid &= ~vmx_missing[_i].clear_ept;
 	ck_assert_msg(vmx_decode_caps(&m, &c) == -EOPNOTSUPP, "without %s",
 		      vmx_missing[_i].what);
+	ck_assert_msg(vmx_caps_missing(&m) &&
+		      strstr(vmx_caps_missing(&m), vmx_missing[_i].said),
+		      "without %s: said \"%s\"", vmx_missing[_i].what,
+		      vmx_caps_missing(&m) ? vmx_caps_missing(&m) : "(nothing)");
 }
 END_TEST
 

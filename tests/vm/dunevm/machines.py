@@ -26,8 +26,15 @@ class Machine:
     """Static facts about one machine type."""
 
     def __init__(self, name, emulator, cpu, default_timeout, boot_timeout,
-                 spare_cpu0=False):
+                 spare_cpu0=False, expect="run", why=None):
         self.name = name
+        # What the CPU-model matrix (tests/vm/cpu-matrix) expects of dune on
+        # this model: "run" (the core tests pass) or "refuse" (insmod fails
+        # with EOPNOTSUPP and one line naming the missing feature); `why`
+        # says what makes a "refuse" model unfit, or what is known about a
+        # model whose guest kernel cannot boot.
+        self.expect = expect
+        self.why = why
         self.emulator = emulator        # "qemu" or "bochs"
         self.cpu = cpu
         self.default_timeout = default_timeout
@@ -77,11 +84,44 @@ KNOWN_BOOT_ISSUES = {
 }
 
 MACHINES = {
+    # The two machines of the default suite.
     "amd": Machine("amd", "qemu", "EPYC,+svm,+npt", 300, 180, spare_cpu0=True),
     "intel": Machine("intel", "bochs", "corei7_skylake_x", 900, 600),
-    # Known to hang in 6.1's early timer setup; kept so that it can be tried.
-    "amd-bochs": Machine("amd-bochs", "bochs", "ryzen", 900, 600),
 }
+
+
+def _model(name, emulator, cpu, **kw):
+    if emulator == "qemu":
+        MACHINES[name] = Machine(name, emulator, cpu, 300, 180, spare_cpu0=True, **kw)
+    else:
+        MACHINES[name] = Machine(name, emulator, cpu, 900, 600, **kw)
+
+
+# The CPU-model matrix (make check-cpus, tests/vm/README.md), old to new.
+# Intel, Bochs 2.7.
+_model("intel-penryn", "bochs", "core2_penryn_t9600", expect="refuse",
+       why="VT-x without EPT")
+_model("intel-arrandale", "bochs", "corei5_arrandale_m520")
+_model("intel-sandybridge", "bochs", "corei7_sandy_bridge_2600k")
+_model("intel-haswell", "bochs", "corei7_haswell_4770")
+_model("intel-broadwell", "bochs", "broadwell_ult")
+_model("intel-skylake", "bochs", "corei7_skylake_x")
+_model("intel-icelake", "bochs", "corei7_icelake_u")
+_model("intel-tigerlake", "bochs", "tigerlake")
+# AMD, Bochs 2.7: a second SVM implementation beside QEMU's.
+_model("amd-phenom", "bochs", "phenom_8650_toliman")
+_model("amd-zambezi", "bochs", "zambezi")
+_model("amd-trinity", "bochs", "trinity_apu")
+_model("amd-ryzen", "bochs", "ryzen")
+# AMD, QEMU.
+_model("amd-epyc", "qemu", "EPYC,+svm,+npt")
+_model("amd-rome", "qemu", "EPYC-Rome,+svm,+npt")
+_model("amd-milan", "qemu", "EPYC-Milan,+svm,+npt")
+_model("amd-nonpt", "qemu", "EPYC,+svm,-npt", expect="refuse",
+       why="AMD-V without nested paging")
+
+# Old name of amd-ryzen.
+MACHINES["amd-bochs"] = MACHINES["amd-ryzen"]
 
 
 def kernel_cmdline(machine, extra=""):
