@@ -10,7 +10,9 @@
  *  - dune_pa_to_va(), dune_vm_clear_ad(), dune_page_stats_get(),
  *    dune_get_stats() and dune_get_host_stats() are new;
  *  - PAGEBASE is where the page pool lies in guest-physical memory, chosen
- *    at dune_init() (the original fixed it at 0x200000000).
+ *    at dune_init() (the original fixed it at 0x200000000);
+ *  - dune_fpu_save*() save only what struct fpu_area holds (x87, SSE,
+ *    AVX), where the original's mask -1 overran it on AVX-512 CPUs.
  * The same binary runs on Intel (VT-x) and AMD (AMD-V) hosts.
  */
 #ifndef DUNE_DUNE_H
@@ -27,6 +29,7 @@
 #include "info.h"
 #include "mmu.h"
 #include "cpu-x86.h"
+#include "fpu.h"
 
 #ifdef __cplusplus
 extern "C" {

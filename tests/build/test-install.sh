@@ -20,7 +20,9 @@ st=$?
 t $st "make install prefix=$tmp/usr"
 for f in include/dune/dune.h include/dune/mmu.h include/dune/cpu-x86.h include/dune/info.h \
 	 include/dune/uapi/dune.h include/libdune/dune.h include/libdune/mmu.h \
-	 include/libdune/cpu-x86.h lib/libdune.a lib/pkgconfig/libdune.pc bin/dunectl \
+	 include/libdune/cpu-x86.h include/libdune/elf.h include/libdune/fpu.h \
+	 include/libdune/local.h include/libdune/mmu-x86.h include/libdune/types.h \
+	 include/libdune/debug.h include/dune/fpu.h lib/libdune.a lib/pkgconfig/libdune.pc bin/dunectl \
 	 share/man/man8/dunectl.8 share/man/man1/dune-sandbox.1 share/man/man3/dune_init.3 \
 	 share/man/man3/dune_enter.3 share/man/man3/dune_init_and_enter.3; do
 	[ -f "$tmp/usr/$f" ]
@@ -56,6 +58,40 @@ cc -o "$tmp/test" "$top/tests/compat/original/test.c" $cflags -static $libs -lpt
 st=$?
 [ $st -eq 0 ] || cat "$tmp/cc2.log"
 t $st "original test.c builds static from the installed tree"
+# The original libdune's own header names, included plainly as its apps
+# and libdune sources do (with -I<prefix>/include/libdune), all together.
+cat > "$tmp/plain.c" <<'PLAIN'
+#include "dune.h"
+#include "elf.h"
+#include "fpu.h"
+#include "local.h"
+#include "mmu-x86.h"
+#include "types.h"
+#include "debug.h"
+struct gate { uint64_t gd_lo, gd_hi; };
+static struct fpu_area fp;
+int main(void)
+{
+	struct gate g;
+	Elf64_Ehdr eh = { .e_ident = { ELFMAG0 } };
+	ppn_t n = PPN(0x5000);
+
+	SETGATE(g, SEG_IG, GD_KT, 0x12345678abcdUL, 0);
+	dune_fpu_init(&fp);
+	dune_fpu_load(&fp);
+	dune_fpu_save_safe(&fp);
+	return !(eh.e_ident[0] == 0x7f && n == 5 && g.gd_hi == 0x1234 &&
+		 fp.xsave.fxsave.mxcsr == 0x1f80 && sizeof(fp) == 832 &&
+		 FL_IF == 0x200 && DUNE_ABI_VERSION >= 1 && sizeof(__str(FL_IF)) == 11);
+}
+PLAIN
+cc -o "$tmp/plain" "$tmp/plain.c" -I"$tmp/usr/include/libdune" $cflags -static $libs \
+	>"$tmp/cc4.log" 2>&1
+st=$?
+[ $st -eq 0 ] || cat "$tmp/cc4.log"
+t $st "the original's plain includes (elf.h fpu.h local.h mmu-x86.h types.h debug.h) build"
+[ $st -eq 0 ] && "$tmp/plain"
+t $? "and their types, macros and FPU helpers work"
 # Dynamic linking works too.
 cc -o "$tmp/hello-dyn" "$top/tests/compat/original/hello.c" $cflags $(pkg-config --libs libdune) \
 	-Wl,-rpath,"$tmp/usr/lib" >"$tmp/cc3.log" 2>&1
