@@ -19,6 +19,7 @@
 #include <asm/cpufeature.h>
 #include <asm/fpu/xcr.h>
 #include <asm/reboot.h>
+#include <asm/tlbflush.h>
 
 #include "compat.h"
 #include "hv.h"
@@ -394,7 +395,8 @@ static void hv_disable_all(void)
 static void hv_fill_host_caps(void)
 {
 	dune_caps_set_widths(&dune_caps, cpuid_eax(0x80000008));
-	if (boot_cpu_has(X86_FEATURE_PCID))
+	/* The backends give the guest CR4.PCIDE exactly when the host has it. */
+	if (boot_cpu_has(X86_FEATURE_PCID) && (cr4_read_shadow() & X86_CR4_PCIDE))
 		dune_caps.features |= DUNE_FEAT_PCID;
 	if (boot_cpu_has(X86_FEATURE_OSXSAVE)) {
 		dune_caps.features |= DUNE_FEAT_XSAVE;

@@ -188,8 +188,14 @@ static void setup_save_area(struct dune_vcpu *vcpu, struct vmcb_save_area *s)
 	s->efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX | EFER_SVME;
 	s->cr0 = X86_CR0_PE | X86_CR0_MP | X86_CR0_ET | X86_CR0_NE | X86_CR0_WP |
 		 X86_CR0_AM | X86_CR0_PG;
+	/*
+	 * PCIDE where the host uses PCIDs, as on VT-x (vmcs_setup.c): guest
+	 * PCIDs are tagged inside the vCPU's ASID, and a TLB_CONTROL flush of
+	 * the ASID or a new ASID drops all of them (APM 15.16).  INVPCID is
+	 * not intercepted, so it works where the CPU has it.
+	 */
 	s->cr4 = X86_CR4_PAE | X86_CR4_PGE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT |
-		 (cr4_read_shadow() & (X86_CR4_OSXSAVE | X86_CR4_FSGSBASE));
+		 (cr4_read_shadow() & (X86_CR4_OSXSAVE | X86_CR4_FSGSBASE | X86_CR4_PCIDE));
 	s->cr3 = vcpu->cr3;
 	s->dr6 = 0xffff0ff0;
 	s->dr7 = 0x400;

@@ -34,7 +34,16 @@
 			 X86_CR0_WP | X86_CR0_AM | X86_CR0_PG)
 #define GUEST_CR4_BITS	(X86_CR4_PAE | X86_CR4_PGE | X86_CR4_MCE | X86_CR4_OSFXSR | \
 			 X86_CR4_OSXMMEXCPT)
-#define GUEST_CR4_FROM_HOST (X86_CR4_OSXSAVE | X86_CR4_FSGSBASE)
+/*
+ * From the host's CR4: XSAVE and FSGSBASE as the process has them, and
+ * PCIDE wherever the host uses PCIDs (as the original Dune), so the guest
+ * may tag its address spaces (CR3 bits 11:0, bit 63 = no flush) and use
+ * INVPCID (enabled in vmx_config.c).  Guest PCIDs live inside the vCPU's
+ * VPID: INVVPID single-context, INVEPT and, without VPID, every VM entry
+ * and exit drop the entries of all its PCIDs (SDM 28.3.3), so the module's
+ * flushes stay complete; the host's own PCIDs are VPID 0's.
+ */
+#define GUEST_CR4_FROM_HOST (X86_CR4_OSXSAVE | X86_CR4_FSGSBASE | X86_CR4_PCIDE)
 
 /*
  * Guest/host masks (SDM 25.6.6): the guest reads the shadow for these bits
@@ -42,7 +51,7 @@
  * rule on both backends: CR0 and CR4 are the host's entirely, as on AMD
  * where every CR0 and CR4 write is intercepted.  So CR0.WP and TS stay as
  * set up, and the guest cannot turn on CR4 features the host has not
- * prepared for it (PCIDE, CET, PKS, LAM, SMXE...) nor see or clear VMXE
+ * prepared for it (CET, PKS, LAM, SMXE...) nor see or clear VMXE
  * (fixed to 1 in VMX operation, SDM 24.8), PAE or MCE.
  */
 #define CR0_HOST_OWNED	(~0UL)
