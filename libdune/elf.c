@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * ELF helpers: parse a 64-bit x86-64 ELF image (a file or memory) with
- * libelf, iterate its program and section headers, and copy a PT_LOAD
- * segment into memory the caller has mapped.
+ * libelf, iterate its program and section headers, and map a PT_LOAD
+ * segment at its address.
  *
  * Images come from untrusted sources (the sandbox loads arbitrary
  * programs), so dune_elf_open*() validates every table, range and name
@@ -403,35 +403,111 @@ int dune_elf_iter_sh(struct dune_elf *elf, dune_elf_shcb cb)
 	return 0;
 }
 
+/* The segment's PF_* flags as mmap protections. */
+static int seg_prot(uint32_t flags)
+{
+	return (flags & PF_R ? PROT_READ : 0) | (flags & PF_W ? PROT_WRITE : 0) |
+	       (flags & PF_X ? PROT_EXEC : 0);
+}
+
+/* Anonymous pages over [start, end), the file bytes copied in at @dst,
+ * then @prot: for an image in memory, or a file whose segment does not
+ * sit at the same page offset as in the file (so it cannot be mapped). */
+static int map_seg_copy(struct dune_elf *elf, const Elf64_Phdr *ph, uintptr_t dst,
+			uintptr_t start, uintptr_t end, int prot)
+{
+	void *p = mmap((void *)start, end - start, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	int ret;
+
+	if (p == MAP_FAILED)
+		return -errno;
+	memcpy((void *)dst, elf->mem + ph->p_offset, ph->p_filesz);
+	if (mprotect(p, end - start, prot)) {
+		ret = -errno;
+		munmap(p, end - start);
+		return ret;
+	}
+	return 0;
+}
+
+/* The file's pages over [start, PGUP(dst + p_filesz)), the bytes past
+ * p_filesz in the last one zeroed when the segment has a bss, then
+ * anonymous zero pages up to @end, as the kernel's ELF loader does. */
+static int map_seg_file(struct dune_elf *elf, const Elf64_Phdr *ph, uintptr_t dst,
+			uintptr_t start, uintptr_t end, int prot)
+{
+	uintptr_t fend = dst + ph->p_filesz, fpage_end = start;
+	bool bss_in_page = ph->p_memsz > ph->p_filesz && PGOFF(fend);
+	int fprot = bss_in_page ? prot | PROT_WRITE : prot, ret;
+	void *p;
+
+	if (ph->p_filesz) {
+		fpage_end = PGADDR(fend + PGMASK);
+		p = mmap((void *)start, fpage_end - start, fprot, MAP_PRIVATE | MAP_FIXED,
+			 elf->fd, PGADDR(ph->p_offset));
+		if (p == MAP_FAILED)
+			return -errno;
+		if (bss_in_page)
+			memset((void *)fend, 0, fpage_end - fend);
+		if (fprot != prot && mprotect(p, fpage_end - start, prot))
+			goto fail;
+	}
+	if (end > fpage_end &&
+	    mmap((void *)fpage_end, end - fpage_end, prot,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+		goto fail;
+	return 0;
+fail:
+	ret = -errno;
+	munmap((void *)start, end - start);
+	return ret;
+}
+
 /**
- * dune_elf_load_ph() - copy a PT_LOAD segment into memory.
+ * dune_elf_load_ph() - map a PT_LOAD segment, as the original libdune did.
  * @elf: the open image the segment belongs to
  * @phdr: the segment (one of elf->phdr, or a copy)
- * @off: added to p_vaddr (modulo 2^64) to give the destination
+ * @off: added to p_vaddr (modulo 2^64) to give the segment's address
  *
- * Copies the p_filesz file bytes at p_offset to p_vaddr + @off and zeroes
- * the rest up to p_memsz.  The destination must already be mapped
- * writable; permissions are the caller's to set afterwards.  Everything is
- * checked before the first byte is written.  Returns 0, -EINVAL (not open,
- * not PT_LOAD, destination range wraps around), or -ENOEXEC (file range outside
- * the image, p_filesz > p_memsz).
+ * Maps the pages of [p_vaddr + @off, + p_memsz) with MAP_FIXED (whatever
+ * was there is replaced) and the segment's protections: p_filesz bytes
+ * from the image, zeros after them.  From a file (dune_elf_open) whose
+ * segment keeps its page offset, the file itself is mapped privately, as
+ * the original did; otherwise (dune_elf_open_mem, or a misaligned @off)
+ * the bytes are copied into anonymous memory, where the original failed.
+ * As with any mmap, the last file page keeps the file's bytes past
+ * p_filesz when the segment has no bss.
+ *
+ * Everything is checked before anything is mapped.  Returns 0 (also for
+ * p_memsz 0: nothing to map), -EINVAL (not open, not PT_LOAD, address
+ * range wraps around or overlaps the image itself), -ENOEXEC (file range
+ * outside the image, p_filesz > p_memsz), or mmap's error (-ENOMEM, ...),
+ * after which nothing of the segment is left mapped.
  */
 int dune_elf_load_ph(struct dune_elf *elf, Elf64_Phdr *phdr, off_t off)
 {
-	uintptr_t dst, end;
+	uintptr_t dst, end, start, img = (uintptr_t)(elf ? elf->mem : NULL);
 
 	if (!elf || !elf->mem || !phdr || phdr->p_type != PT_LOAD)
 		return -EINVAL;
 	if (phdr->p_filesz > phdr->p_memsz || !in_image(elf, phdr->p_offset, phdr->p_filesz))
 		return -ENOEXEC;
-	/* Modular, so that off = buffer - p_vaddr works for any p_vaddr. */
+	/* Modular, so that off = address - p_vaddr works for any p_vaddr. */
 	dst = (uintptr_t)phdr->p_vaddr + (uintptr_t)off;
-	if (__builtin_add_overflow(dst, phdr->p_memsz, &end))
+	if (__builtin_add_overflow(dst, phdr->p_memsz, &end) || end > UINTPTR_MAX - PGMASK)
 		return -EINVAL;
-	/* memmove: nothing stops a caller from loading over its own image. */
-	memmove((void *)dst, elf->mem + phdr->p_offset, phdr->p_filesz);
-	memset((void *)(dst + phdr->p_filesz), 0, phdr->p_memsz - phdr->p_filesz);
-	return 0;
+	if (!phdr->p_memsz)
+		return 0;
+	start = PGADDR(dst);
+	end = PGADDR(end + PGMASK);
+	/* Mapping over the image would pull the bytes from under the copy
+	 * (and under dune_elf_close's munmap). */
+	if (start < img + (uintptr_t)elf->len && img < end)
+		return -EINVAL;
+	if (elf->fd >= 0 && PGOFF(dst) == PGOFF(phdr->p_offset))
+		return map_seg_file(elf, phdr, dst, start, end, seg_prot(phdr->p_flags));
+	return map_seg_copy(elf, phdr, dst, start, end, seg_prot(phdr->p_flags));
 }
 
 /* ----------------------------------------------------------------- dump */

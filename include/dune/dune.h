@@ -395,10 +395,12 @@ int dune_elf_close(struct dune_elf *elf);
 int dune_elf_dump(struct dune_elf *elf);
 int dune_elf_iter_sh(struct dune_elf *elf, dune_elf_shcb cb);
 int dune_elf_iter_ph(struct dune_elf *elf, dune_elf_phcb cb);
-/* Copy segment @phdr's file bytes to phdr->p_vaddr + @off and zero the
- * rest up to p_memsz (the memory must already be mapped writable; unlike
- * the original, nothing is mapped here).  -EINVAL for a segment that is
- * not PT_LOAD, -ENOEXEC for a bad file range. */
+/* Map segment @phdr at phdr->p_vaddr + @off (MAP_FIXED: it replaces what
+ * was there) with its protections: its file bytes, then zeros up to
+ * p_memsz.  A file's pages are mapped from the file, as in the original;
+ * an image in memory is copied.  Nothing is mapped on error: -EINVAL for
+ * a segment that is not PT_LOAD or an address range that wraps or covers
+ * the image, -ENOEXEC for a bad file range, else mmap's error. */
 int dune_elf_load_ph(struct dune_elf *elf, Elf64_Phdr *phdr, off_t off);
 
 /* --------------------------------------------------------- entry routines */
