@@ -12,6 +12,7 @@
 #ifdef DUNE_PURE_USERSPACE
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 typedef uint8_t u8;
 typedef uint16_t u16;

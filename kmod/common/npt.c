@@ -30,6 +30,12 @@ static inline u64 *npt_table(u64 e)
 	return __va(e & NPT_ADDR_MASK);
 }
 
+/* A 2 MiB (level 1) leaf rather than a table below it. */
+static inline bool npt_huge(u64 e, int level)
+{
+	return level == 1 && (e & dune_hv->npt->large);
+}
+
 int dune_npt_alloc_root(struct dune_vm *vm)
 {
 	struct page *pg = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
@@ -41,24 +47,32 @@ int dune_npt_alloc_root(struct dune_vm *vm)
 	return 0;
 }
 
-/* Walk to the level-0 table for @gpa, allocating tables on the way. */
-static u64 *npt_walk_alloc(struct dune_vm *vm, u64 gpa, struct page **spare)
+/*
+ * Walk to the entry for @gpa at @target (0: 4K, 1: 2M), allocating tables
+ * on the way from *@spare.  A 2M leaf on the way to a 4K entry is replaced
+ * by a table of its own (the rest of its range faults in again at 4K; the
+ * leaf's translations were valid, so other CPUs may keep using them until
+ * they miss).  NULL when a table is needed and *@spare is empty.
+ */
+static u64 *npt_walk_alloc(struct dune_vm *vm, u64 gpa, int target, struct page **spare)
 {
 	u64 *table = vm->root;
 	int level;
 
-	for (level = NPT_LEVELS - 1; level > 0; level--) {
+	for (level = NPT_LEVELS - 1; level > target; level--) {
 		u64 *e = &table[npt_index(gpa, level)];
 
-		if (!npt_present(*e)) {
+		if (!npt_present(*e) || npt_huge(*e, level)) {
 			if (!*spare)
 				return NULL;
-			*e = page_to_phys(*spare) | dune_hv->npt->table;
+			if (npt_present(*e))
+				atomic64_sub(NPT_ENTRIES, &vm->nr_pages);
+			WRITE_ONCE(*e, page_to_phys(*spare) | dune_hv->npt->table);
 			*spare = NULL;
 		}
 		table = npt_table(*e);
 	}
-	return &table[npt_index(gpa, 0)];
+	return &table[npt_index(gpa, target)];
 }
 
 static u64 npt_leaf(u64 hpa, unsigned int prot)
@@ -76,19 +90,22 @@ static u64 npt_leaf(u64 hpa, unsigned int prot)
 }
 
 /**
- * dune_npt_map - install a 4K translation @gpa -> @hpa.
+ * dune_npt_map - install a translation @gpa -> @hpa of 4K (@level 0) or
+ * 2M (@level 1; both addresses 2M-aligned, the CPU has 2M nested pages).
  *
- * Called with vm->lock held (a spinlock), so page-table pages are allocated
- * before taking it would be nicer; instead we allocate one spare page at a
- * time with GFP_ATOMIC and retry.  Returns 0, or -ENOMEM.
+ * Called with vm->lock held (a spinlock), so table pages come one spare
+ * at a time from GFP_ATOMIC.  A 2M leaf is not put where a table already
+ * is: freeing that table could pull it from under another CPU's page walk,
+ * so its range stays mapped at 4K.  Returns 0, -EEXIST (2M refused that
+ * way: map 4K instead) or -ENOMEM.
  */
-int dune_npt_map(struct dune_vm *vm, u64 gpa, u64 hpa, unsigned int prot)
+int dune_npt_map(struct dune_vm *vm, u64 gpa, u64 hpa, unsigned int prot, int level)
 {
 	struct page *spare = NULL;
-	u64 *pte;
+	u64 *pte, leaf = npt_leaf(hpa, prot);
 
 	for (;;) {
-		pte = npt_walk_alloc(vm, gpa, &spare);
+		pte = npt_walk_alloc(vm, gpa, level, &spare);
 		if (pte)
 			break;
 		spare = alloc_page(GFP_ATOMIC | __GFP_ACCOUNT | __GFP_ZERO);
@@ -97,10 +114,33 @@ int dune_npt_map(struct dune_vm *vm, u64 gpa, u64 hpa, unsigned int prot)
 	}
 	if (spare)
 		__free_page(spare);
+	if (level == 1) {
+		if (npt_present(*pte) && !npt_huge(*pte, 1))
+			return -EEXIST;
+		leaf |= dune_hv->npt->large;
+	}
 	if (!npt_present(*pte))
-		atomic64_inc(&vm->nr_pages);
-	WRITE_ONCE(*pte, npt_leaf(hpa, prot));
+		atomic64_add(level ? NPT_ENTRIES : 1, &vm->nr_pages);
+	WRITE_ONCE(*pte, leaf);
 	return 0;
+}
+
+/* Is there a translation for @gpa already (at 4K or 2M)? */
+bool dune_npt_mapped(struct dune_vm *vm, u64 gpa)
+{
+	u64 *table = vm->root;
+	int level;
+
+	for (level = NPT_LEVELS - 1; level >= 0; level--) {
+		u64 e = READ_ONCE(table[npt_index(gpa, level)]);
+
+		if (!npt_present(e))
+			return false;
+		if (level == 0 || npt_huge(e, level))
+			return true;
+		table = npt_table(e);
+	}
+	return false;
 }
 
 static unsigned long npt_clear(u64 *table, int level, u64 base, u64 start, u64 end)
@@ -117,6 +157,10 @@ static unsigned long npt_clear(u64 *table, int level, u64 base, u64 start, u64 e
 		if (level == 0) {
 			WRITE_ONCE(table[i], 0);
 			cleared++;
+		} else if (npt_huge(table[i], level)) {
+			/* Any overlap drops the whole 2M leaf: the rest faults in again. */
+			WRITE_ONCE(table[i], 0);
+			cleared += NPT_ENTRIES;
 		} else {
 			cleared += npt_clear(npt_table(table[i]), level - 1, lo, start, end);
 		}
@@ -142,7 +186,7 @@ static void npt_free_table(u64 *table, int level)
 
 	if (level > 0) {
 		for (i = 0; i < NPT_ENTRIES; i++)
-			if (npt_present(table[i]))
+			if (npt_present(table[i]) && !npt_huge(table[i], level))
 				npt_free_table(npt_table(table[i]), level - 1);
 	}
 	free_page((unsigned long)table);

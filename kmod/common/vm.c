@@ -183,20 +183,30 @@ static int vm_pfnmap_pfn(struct dune_vm *vm, struct vm_area_struct *vma, u64 hva
 	return 0;
 }
 
+/* What the process's own mapping of an address allows. */
+struct vm_host_map {
+	unsigned int prot;		/* DUNE_NPT_* */
+	unsigned long pfnmap_pfn;	/* a VM_PFNMAP page's PFN, else 0 */
+	u64 vma_start, vma_end;		/* the VMA, for 2M and fault-around */
+};
+
 /* The protection the process itself has at @hva, or -EFAULT. */
-static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, unsigned int *prot,
-			unsigned long *pfnmap_pfn)
+static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, struct vm_host_map *m)
 {
 	struct vm_area_struct *vma;
 	unsigned long flags;
 	int r = 0;
 
-	*pfnmap_pfn = 0;
+	m->pfnmap_pfn = 0;
 	mmap_read_lock(vm->mm);
 	vma = vma_lookup(vm->mm, hva);
 	flags = vma ? vma->vm_flags : 0;
+	if (vma) {
+		m->vma_start = vma->vm_start;
+		m->vma_end = vma->vm_end;
+	}
 	if (vma && (flags & (VM_IO | VM_PFNMAP)) && (flags & (VM_READ | VM_WRITE)))
-		r = vm_pfnmap_pfn(vm, vma, hva, npf & DUNE_NPF_WRITE, pfnmap_pfn);
+		r = vm_pfnmap_pfn(vm, vma, hva, npf & DUNE_NPF_WRITE, &m->pfnmap_pfn);
 	mmap_read_unlock(vm->mm);
 	if (!vma || r)
 		return -EFAULT;
@@ -207,46 +217,60 @@ static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, unsigned int *prot
 	if (!(flags & (VM_READ | VM_WRITE | VM_EXEC)))
 		return -EFAULT;
 	/* Writable only after a write fault broke COW for us (FOLL_WRITE). */
-	*prot = DUNE_NPT_R;
+	m->prot = DUNE_NPT_R;
 	if (npf & DUNE_NPF_WRITE)
-		*prot |= DUNE_NPT_W;
+		m->prot |= DUNE_NPT_W;
 	if (flags & VM_EXEC)
-		*prot |= DUNE_NPT_X;
+		m->prot |= DUNE_NPT_X;
 	return 0;
 }
 
 /**
  * dune_vm_fault - resolve a nested page fault at @gpa.
  *
- * Returns 0 when the guest can retry the access, -EAGAIN when an
- * invalidation raced with us (the caller re-enters the guest, which faults
- * again after the run loop's signal and resched checks), -EFAULT when the
- * process itself could not make the access, -ENOMEM.
+ * Maps the page the process has at the corresponding address, as a 2M
+ * nested page where the host maps a 2M (or 1G) page there (vm_huge.c),
+ * else at 4K together with the present neighbours of its 64K block
+ * (fault-around).  Returns 0 when the guest can retry the access, -EAGAIN
+ * when an invalidation raced with us (the caller re-enters the guest,
+ * which faults again after the run loop's signal and resched checks),
+ * -EFAULT when the process itself could not make the access, -ENOMEM.
  */
 static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 {
-	unsigned long seq, pfn;
+	struct vm_fault_around around = { 0 };
+	struct vm_host_map m;
 	struct page *page = NULL;
-	unsigned int prot;
+	unsigned long seq, pfn;
 	int r;
 
 	seq = READ_ONCE(vm->invalidate_seq);
 	smp_rmb();
-	r = vm_host_prot(vm, hva, npf, &prot, &pfn);
+	r = vm_host_prot(vm, hva, npf, &m);
 	if (r)
 		return r;
+	pfn = m.pfnmap_pfn;
 	if (!pfn) {
 		if (get_user_pages_unlocked(hva, 1, &page,
-					    (prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1)
+					    (m.prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1)
 			return -EFAULT;
 		pfn = page_to_pfn(page);
+		if (dune_vm_map_huge(vm, gpa, hva, pfn, m.prot, m.vma_start, m.vma_end, seq)) {
+			put_page(page);
+			return 0;
+		}
+		dune_vm_fault_around_get(vm, &around, gpa, hva, m.prot, m.vma_start, m.vma_end);
 	}
 	spin_lock(&vm->lock);
-	if (vm->invalidate_in_progress || seq != vm->invalidate_seq)
+	if (vm->invalidate_in_progress || seq != vm->invalidate_seq) {
 		r = -EAGAIN;
-	else
-		r = dune_npt_map(vm, gpa & PAGE_MASK, PFN_PHYS(pfn), prot);
+	} else {
+		r = dune_npt_map(vm, gpa & PAGE_MASK, PFN_PHYS(pfn), m.prot, 0);
+		if (!r)
+			dune_vm_fault_around_map(vm, &around, m.prot);
+	}
 	spin_unlock(&vm->lock);
+	dune_vm_fault_around_put(&around);
 	if (page)
 		put_page(page);
 	return r;

@@ -187,7 +187,7 @@ enum dune_exit_reason {
 /**
  * struct dune_stats - DUNE_GET_STATS: counters of the calling thread's vCPU.
  * @exits:	VM exits by enum dune_exit_reason.
- * @nested_pages: nested page-table leaves of the process now.
+ * @nested_pages: 4K pages the nested page table maps now (a 2M leaf counts 512).
  * @entries:	guest entries (one per run of the hardware).
  * @returns:	returns to host user mode (DUNE_ENTER completions).
  * @syscalls_kernel: guest system calls run in the kernel directly.
