@@ -95,7 +95,8 @@ bool dune_vm_map_huge(struct dune_vm *vm, u64 gpa, u64 hva, unsigned long pfn,
 	bool writable = false, done = false;
 	unsigned long pfn2m;
 
-	if ((gpa & ~HUGE_MASK & PAGE_MASK) != (hva & ~HUGE_MASK) ||
+	if (current->mm != vm->mm ||
+	    (gpa & ~HUGE_MASK & PAGE_MASK) != (hva & ~HUGE_MASK) ||
 	    !huge_range_ok(vm, gpa2m, hva2m, vma_start, vma_end))
 		return false;
 	pfn2m = host_huge_pfn(current->mm, hva, &writable);
