@@ -11,7 +11,9 @@
  *    MADV_DONTNEED of one 4K page in it, and fork (COW) of it, each seen
  *    by the guest exactly as the process sees it (a removed page faults, a
  *    read-only page refuses writes while its neighbours still take them,
- *    a dropped page reads zero, a forked child keeps the old contents).
+ *    a dropped page reads zero, a forked child keeps the old contents);
+ *  - MADV_COLLAPSE of memory the guest mapped at 4K: the guest then reads
+ *    and writes the new huge page, not the freed small ones.
  * Turns THP on (madvise) for the run and restores the setting.
  */
 #include <errno.h>
@@ -31,6 +33,9 @@
 #define REGION		(64 * MB)
 #define THP_KNOB	"/sys/kernel/mm/transparent_hugepage/enabled"
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE		25
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE	23
 #endif
@@ -252,6 +257,44 @@ static void case_fork(void *arg)
 	exit(WIFEXITED(st) ? WEXITSTATUS(st) : 11);
 }
 
+/* What the host (the kernel, through the process's page tables) sees at @p. */
+static int host_byte(const char *p)
+{
+	int fds[2];
+	char c = 0;
+
+	if (pipe(fds) || write(fds[1], p, 1) != 1 || read(fds[0], &c, 1) != 1)
+		exit(10);
+	close(fds[0]);
+	close(fds[1]);
+	return c;
+}
+
+static void case_collapse(void *arg)
+{
+	char *p = map_aligned(HUGE, MADV_NOHUGEPAGE);
+	size_t i;
+
+	(void)arg;
+	if (!p)
+		exit(10);
+	guest_tables(p, HUGE);
+	memset(p, 0x33, HUGE);		/* mapped at 4K in the nested table */
+	if (madvise(p, HUGE, MADV_HUGEPAGE) || madvise(p, HUGE, MADV_COLLAPSE))
+		exit(20);		/* no MADV_COLLAPSE here: no verdict */
+	if (anon_huge_kb(p) < (long)(HUGE >> 10))
+		exit(20);
+	for (i = 0; i < HUGE; i += 4096)
+		if (p[i] != 0x33)
+			exit(2);
+	for (i = 0; i < HUGE; i += 4096)
+		p[i] = 0x44;
+	for (i = 0; i < HUGE; i += 64 * 4096)
+		if (host_byte(p + i) != 0x44)
+			exit(1);	/* the guest wrote to a page the host dropped */
+	exit(0);
+}
+
 /* ------------------------------------------------------------- main */
 
 static int thp_set(const char *mode)
@@ -325,6 +368,14 @@ int main(void)
 	st = run(case_fork, NULL, &why);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "fork: the parent's guest writes after fork miss the child's copy (%s)", why);
+
+	st = run(case_collapse, NULL, &why);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 20)
+		printf("# MADV_COLLAPSE not available or refused here: not judged\n");
+	else
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "MADV_COLLAPSE of guest-mapped 4K pages: the guest uses the new huge page (%s)",
+		      why);
 
 	if (thp_saved[0])
 		thp_set(thp_saved);
