@@ -13,10 +13,12 @@
 #include <dune/info.h>	/* the module ABI: struct dune_stats, DUNE_EXIT_* */
 
 #define BENCH_MAX_RUNS	15
+#define BENCH_MAX_ALTS	4	/* other Linux methods per row */
 #define BENCH_PGSIZE	4096UL
 
 enum row_id {
 	ROW_SYSCALL,		/* getpid round trip */
+	ROW_SYSCALL_SECCOMP,	/* the same under a seccomp filter (not in the paper) */
 	ROW_PGFAULT,		/* Linux kernel fault vs Dune guest-handled fault */
 	ROW_PGFAULT_NESTED,	/* first touch of new process memory, both modes */
 	ROW_PTWALK,		/* random page accesses: TLB misses, 2D walks */
@@ -35,9 +37,21 @@ enum exit_target {
 	TARGET_AT_MOST_ONE,	/* at most one per operation */
 };
 
+struct bench_params;
+struct side_result;
+typedef void (*side_fn)(const struct bench_params *p, struct side_result *r);
+
+/* Another way Linux offers to do a row's operation (a baseline people
+ * would use today), measured on the Linux side beside the paper's. */
+struct alt_method {
+	const char *name;	/* short, for the table and the JSON */
+	const char *how;
+	side_fn fn;
+};
+
 struct row_info {
 	const char *name;
-	int table;		/* in the paper */
+	int table;		/* in the paper; 0: not in the paper */
 	const char *title;
 	const char *unit;	/* what one operation is */
 	const char *linux_how;
@@ -45,6 +59,8 @@ struct row_info {
 	double paper_linux;	/* cycles, paper Tables 2/3; 0: none */
 	double paper_dune;
 	enum exit_target target;
+	const char *linux_name;	/* the Linux side's method, short */
+	struct alt_method alts[BENCH_MAX_ALTS];	/* name NULL: none */
 };
 
 extern const struct row_info bench_rows[NR_ROWS];
@@ -53,7 +69,9 @@ extern const struct row_info bench_rows[NR_ROWS];
  * measuring processes can fill it. */
 struct side_result {
 	int err;			/* 0, or a negative errno: not measured */
+	bool skipped;			/* the kernel lacks the feature: not a failure */
 	char why[120];			/* what went wrong */
+	char note[80];			/* how it was measured, where that varies */
 	int runs;			/* runs completed */
 	long ops;			/* operations per run */
 	double cycles[BENCH_MAX_RUNS];	/* cycles per operation, each run */
@@ -64,6 +82,7 @@ struct side_result {
 struct row_result {
 	bool selected;
 	struct side_result lnx, dune;	/* "linux" is a GNU C macro */
+	struct side_result alt[BENCH_MAX_ALTS];	/* bench_rows[].alts, Linux */
 };
 
 struct bench_params {
@@ -72,8 +91,6 @@ struct bench_params {
 	long ptwalk_pages;	/* size of the ptwalk region */
 	long appel_pages;	/* pages per appel pass */
 };
-
-typedef void (*side_fn)(const struct bench_params *p, struct side_result *r);
 
 /* linux.c, dune.c: one function per row; a NULL entry is not measured. */
 extern const side_fn bench_linux[NR_ROWS];
@@ -97,6 +114,9 @@ void bench_measure_tsc_overhead(void);
 void bench_record(struct side_result *r, int run, uint64_t cycles, long ops);
 void bench_fail(struct side_result *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Not measured because this kernel lacks what the method needs. */
+void bench_skip(struct side_result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* getpid with the SYSCALL instruction itself (no libc), same code in both
  * modes; in Dune mode ring 0's SYSCALL is libdune's hypercall. */
@@ -107,6 +127,29 @@ static inline long bench_raw_getpid(void)
 	__asm__ __volatile__("syscall" : "=a"(ret) : "a"(39L) : "rcx", "r11", "memory");
 	return ret;
 }
+
+/* ----------------------------------------- today's baselines (Linux) */
+
+/* seccomp.c: the filter both sides of syscall-seccomp run under;
+ * @every_call: one the kernel cannot cache a verdict of (it looks at the
+ * call site), so the filter runs on every call.  0 or a negative errno. */
+int bench_seccomp_install(bool every_call);
+void l_syscall_seccomp(const struct bench_params *p, struct side_result *r);
+void l_syscall_seccomp_cached(const struct bench_params *p, struct side_result *r);
+void l_seccomp_trap(const struct bench_params *p, struct side_result *r);
+void l_seccomp_notif(const struct bench_params *p, struct side_result *r);
+/* linux.c */
+void l_pgfault_sigsegv(const struct bench_params *p, struct side_result *r);
+/* uffd.c */
+void l_pgfault_uffd(const struct bench_params *p, struct side_result *r);
+void l_appel1_uffd_wp(const struct bench_params *p, struct side_result *r);
+void l_appel2_uffd_wp(const struct bench_params *p, struct side_result *r);
+/* Opens a userfaultfd with @features (UFFDIO_API done), the ways this
+ * kernel allows; -errno with @why filled if none works. */
+int uffd_open(uint64_t features, char *why, size_t len);
+/* dirty.c */
+void l_appel2_soft_dirty(const struct bench_params *p, struct side_result *r);
+void l_appel2_pagemap_scan(const struct bench_params *p, struct side_result *r);
 
 /* ---------------------------------------------- ptwalk's pointer chase */
 
@@ -141,6 +184,9 @@ struct report {
 
 /* Median of a side's runs; false when it was not measured. */
 bool side_median(const struct side_result *s, double *out);
+/* The cheapest measured Linux method of a row: -1 the paper's, else an
+ * index into alts; false if none was measured. */
+bool row_best_linux(enum row_id id, const struct row_result *rr, int *which, double *cyc);
 /* Exits the operations caused (host interrupts and NMIs excluded). */
 uint64_t side_caused_exits(const struct side_result *s);
 /* Does the Dune side meet its row's exit target?  @msg says why. */

@@ -18,42 +18,76 @@ const struct row_info bench_rows[NR_ROWS] = {
 		"syscall", 2, "system call (getpid)", "getpid round trip",
 		"SYSCALL instruction, getpid",
 		"SYSCALL in guest ring 0 = hypercall, run by the host, re-entry",
-		138, 895, TARGET_ONE },
+		138, 895, TARGET_ONE, "syscall" },
+	[ROW_SYSCALL_SECCOMP] = {
+		"syscall-seccomp", 0, "system call under a seccomp filter", "getpid round trip",
+		"getpid under an allow-all filter of a few rules that looks at the call site "
+		"(no cached verdict: the filter runs on every call)",
+		"the same call under the same filter: the module bounces it to host mode, "
+		"libdune makes it there",
+		0, 0, TARGET_ONE, "seccomp-filter",
+		{ { "seccomp-cached",
+		    "getpid under the same rules without the call-site check: the kernel caches "
+		    "getpid's allow verdict (5.11+)", l_syscall_seccomp_cached } } },
 	[ROW_PGFAULT] = {
 		"pgfault", 2, "page fault", "first write to a page",
 		"kernel fault on fresh anonymous memory",
 		"guest #PF to a ring-0 libdune handler mapping a pool page",
-		2687, 5093, TARGET_ZERO },
+		2687, 5093, TARGET_ZERO, "kernel-fault",
+		{ { "sigsegv", "PROT_NONE memory, SIGSEGV handler mprotects the page RW",
+		    l_pgfault_sigsegv },
+		  { "uffd-missing",
+		    "userfaultfd missing-page fault, a handler thread answers with UFFDIO_COPY "
+		    "of a zero page", l_pgfault_uffd } } },
 	[ROW_PGFAULT_NESTED] = {
 		"pgfault-nested", 2, "page fault, new process memory", "first write to a page",
 		"kernel fault on fresh anonymous memory",
 		"nested page fault on fresh dune_mmap memory, host fault",
-		2687, 5093, TARGET_AT_MOST_ONE },
+		2687, 5093, TARGET_AT_MOST_ONE, "kernel-fault" },
 	[ROW_PTWALK] = {
 		"ptwalk", 2, "page walk (TLB miss)", "dependent load, random page",
 		"random pointer chase over 4K pages",
 		"same chase: guest walk through the nested tables (2D)",
-		35.8, 86.4, TARGET_ZERO },
+		35.8, 86.4, TARGET_ZERO, "chase" },
 	[ROW_PTRACE] = {
 		"ptrace", 3, "syscall interposition (ptrace)", "interposed getpid",
 		"tracer process with PTRACE_SYSEMU answers the child's getpid",
 		"ring-3 SYSCALL to a ring-0 handler that answers it",
-		27317, 1091, TARGET_ZERO },
+		27317, 1091, TARGET_ZERO, "ptrace-sysemu",
+		{ { "seccomp-trap",
+		    "seccomp SECCOMP_RET_TRAP: a SIGSYS handler answers getpid (gVisor's systrap)",
+		    l_seccomp_trap },
+		  { "seccomp-notif",
+		    "seccomp SECCOMP_RET_USER_NOTIF: a supervisor thread answers through the "
+		    "listener fd", l_seccomp_notif } } },
 	[ROW_TRAP] = {
 		"trap", 3, "user-level trap", "int3, handler, return",
 		"SIGTRAP handler and sigreturn",
 		"#BP through the guest IDT to a registered handler, iretq",
-		2821, 587, TARGET_ZERO },
+		2821, 587, TARGET_ZERO, "sigtrap" },
 	[ROW_APPEL1] = {
 		"appel1", 3, "PROT1+TRAP+UNPROT", "pass over 100 pages (100 traps)",
 		"mprotect + SIGSEGV handler doing 2 mprotect",
 		"guest #PF handler doing 2 dune_vm_mprotect",
-		701413, 94496, TARGET_ZERO },
+		701413, 94496, TARGET_ZERO, "mprotect-sigsegv",
+		{ { "uffd-wp",
+		    "userfaultfd write-protect: UFFDIO_WRITEPROTECT, a handler thread un-protects "
+		    "the page and protects the one 100 further", l_appel1_uffd_wp } } },
 	[ROW_APPEL2] = {
 		"appel2", 3, "PROTN+TRAP+UNPROT", "pass over 100 pages (100 traps)",
 		"mprotect of 100 pages + SIGSEGV handler doing mprotect",
 		"dune_vm_mprotect of 100 pages + guest #PF handler doing dune_vm_mprotect",
-		684909, 94854, TARGET_ZERO },
+		684909, 94854, TARGET_ZERO, "mprotect-sigsegv",
+		{ { "uffd-wp",
+		    "userfaultfd write-protect of 100 pages, a handler thread un-protects each "
+		    "written page", l_appel2_uffd_wp },
+		  { "soft-dirty",
+		    "clear_refs 4, writes fault in the kernel only, pagemap bit 55 read back: "
+		    "which pages were written (no per-write handler)", l_appel2_soft_dirty },
+		  { "pagemap-scan",
+		    "userfaultfd async write-protect, writes fault in the kernel only, one "
+		    "PAGEMAP_SCAN collects the written pages and re-protects them (6.7+)",
+		    l_appel2_pagemap_scan } } },
 };
 
 uint64_t bench_tsc_overhead;
@@ -82,6 +116,19 @@ void bench_record(struct side_result *r, int run, uint64_t cycles, long ops)
 	r->ops = ops;
 	if (run + 1 > r->runs)
 		r->runs = run + 1;
+}
+
+void bench_skip(struct side_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (r->err)
+		return;
+	r->err = -EOPNOTSUPP;
+	r->skipped = true;
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
 }
 
 void bench_fail(struct side_result *r, int err, const char *fmt, ...)

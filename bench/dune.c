@@ -87,9 +87,9 @@ static void exits_end(const struct dune_stats *s0, struct side_result *r)
 /* getpid from guest ring 0: SYSCALL is libdune's hypercall, the module
  * hands the call to libdune's host-mode loop, which makes it and
  * re-enters (one VM exit). */
-static void d_syscall(const struct bench_params *p, struct side_result *r)
+static void getpid_loop(const struct bench_params *p, struct side_result *r, long n)
 {
-	long n = p->ops[ROW_SYSCALL], i, bad = 0;
+	long i, bad = 0;
 	pid_t pid = getpid();
 	struct dune_stats s0;
 	uint64_t t0, t1;
@@ -109,6 +109,33 @@ static void d_syscall(const struct bench_params *p, struct side_result *r)
 	}
 	if (bad)
 		bench_fail(r, -EIO, "%ld getpid calls returned another pid", bad);
+}
+
+static void d_syscall(const struct bench_params *p, struct side_result *r)
+{
+	getpid_loop(p, r, p->ops[ROW_SYSCALL]);
+}
+
+/*
+ * The same under the Linux side's seccomp filter, installed from Dune mode
+ * (prctl and seccomp pass through like any call).  A filtered thread's
+ * calls must go through Linux's entry path, so the module bounces every
+ * one to libdune, which makes it in host mode: still one exit per call.
+ */
+static void d_syscall_seccomp(const struct bench_params *p, struct side_result *r)
+{
+	int e = bench_seccomp_install(true);
+
+	if (e) {
+		bench_fail(r, e, "installing the seccomp filter in Dune mode");
+		return;
+	}
+	e = calibrate_stats();	/* the counters' reading is filtered too now */
+	if (e) {
+		bench_fail(r, e, "dune_get_stats");
+		return;
+	}
+	getpid_loop(p, r, p->ops[ROW_SYSCALL_SECCOMP]);
 }
 
 /* --------------------------------------------- pgfault, guest-handled */
@@ -509,6 +536,7 @@ static void d_appel2(const struct bench_params *p, struct side_result *r)
 	}
 
 DUNE_ROW(d_syscall)
+DUNE_ROW(d_syscall_seccomp)
 DUNE_ROW(d_pgfault)
 DUNE_ROW(d_pgfault_nested)
 DUNE_ROW(d_ptwalk)
@@ -519,6 +547,7 @@ DUNE_ROW(d_appel2)
 
 const side_fn bench_dune[NR_ROWS] = {
 	[ROW_SYSCALL] = d_syscall_row,
+	[ROW_SYSCALL_SECCOMP] = d_syscall_seccomp_row,
 	[ROW_PGFAULT] = d_pgfault_row,
 	[ROW_PGFAULT_NESTED] = d_pgfault_nested_row,
 	[ROW_PTWALK] = d_ptwalk_row,

@@ -86,6 +86,68 @@ static void l_pgfault_nested_row(const struct bench_params *p, struct side_resul
 	l_pgfault(p, r, p->ops[ROW_PGFAULT_NESTED]);
 }
 
+/*
+ * User-level fault handling the classic way (beside the Dune side's ring-0
+ * handler that maps a page): the memory is PROT_NONE, the SIGSEGV handler
+ * makes the page accessible, and the retried write takes the kernel fault
+ * that gives it a page.
+ */
+static uintptr_t sv_base;
+static size_t sv_len;
+static volatile long sv_faults;
+
+static void sv_handler(int sig, siginfo_t *si, void *ctx)
+{
+	uintptr_t a = (uintptr_t)si->si_addr & ~(PG - 1);
+
+	if (a - sv_base >= sv_len) {
+		signal(SIGSEGV, SIG_DFL);	/* not ours: crash on the retry */
+		return;
+	}
+	mprotect((void *)a, PG, PROT_READ | PROT_WRITE);
+	sv_faults++;
+}
+
+void l_pgfault_sigsegv(const struct bench_params *p, struct side_result *r)
+{
+	long n = p->ops[ROW_PGFAULT], i;
+	struct sigaction sa;
+	uint64_t t0, t1;
+	uint8_t *m;
+	int run;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sv_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL)) {
+		bench_fail(r, -errno, "sigaction");
+		return;
+	}
+	sv_len = n * PG;
+	for (run = -1; run < p->runs; run++) {	/* run -1 warms up */
+		m = mmap(NULL, sv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			bench_fail(r, -errno, "mmap of %ld pages", n);
+			break;
+		}
+		madvise(m, sv_len, MADV_NOHUGEPAGE);
+		sv_base = (uintptr_t)m;
+		sv_faults = 0;
+		t0 = bench_tsc();
+		for (i = 0; i < n; i++)
+			((volatile uint8_t *)m)[i * PG] = (uint8_t)i;
+		t1 = bench_tsc();
+		munmap(m, sv_len);
+		if (sv_faults != n) {
+			bench_fail(r, -EIO, "%ld SIGSEGVs for %ld pages", sv_faults, n);
+			break;
+		}
+		bench_record(r, run, t1 - t0, n);
+	}
+	signal(SIGSEGV, SIG_DFL);
+}
+
 /* ------------------------------------------------------------- ptwalk */
 
 static void l_ptwalk(const struct bench_params *p, struct side_result *r)
@@ -370,6 +432,7 @@ static void l_appel2(const struct bench_params *p, struct side_result *r)
 
 const side_fn bench_linux[NR_ROWS] = {
 	[ROW_SYSCALL] = l_syscall,
+	[ROW_SYSCALL_SECCOMP] = l_syscall_seccomp,
 	[ROW_PGFAULT] = l_pgfault_row,
 	[ROW_PGFAULT_NESTED] = l_pgfault_nested_row,
 	[ROW_PTWALK] = l_ptwalk,

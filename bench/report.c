@@ -64,6 +64,28 @@ bool side_median(const struct side_result *s, double *out)
 	return true;
 }
 
+bool row_best_linux(enum row_id id, const struct row_result *rr, int *which, double *cyc)
+{
+	bool found = side_median(&rr->lnx, cyc);
+	double m;
+	int k;
+
+	*which = -1;
+	for (k = 0; k < BENCH_MAX_ALTS && bench_rows[id].alts[k].name; k++) {
+		if (side_median(&rr->alt[k], &m) && (!found || m < *cyc)) {
+			*cyc = m;
+			*which = k;
+			found = true;
+		}
+	}
+	return found;
+}
+
+static const char *method_name(enum row_id id, int which)
+{
+	return which < 0 ? bench_rows[id].linux_name : bench_rows[id].alts[which].name;
+}
+
 static uint64_t side_total_ops(const struct side_result *s)
 {
 	return (uint64_t)s->runs * (uint64_t)s->ops;
@@ -158,12 +180,57 @@ static void fmt_exits(char *buf, size_t len, const struct side_result *s)
 				      (double)s->exits[i] / ops);
 }
 
+static void fmt_ratio(char *buf, size_t len, const struct side_result *lnx,
+		      const struct side_result *dune)
+{
+	double l, d;
+
+	if (side_median(lnx, &l) && side_median(dune, &d) && l > 0)
+		snprintf(buf, len, "%.3gx", d / l);
+	else
+		snprintf(buf, len, "-");
+}
+
+/* Under a row with other Linux methods: one line each (its cycles, Dune
+ * over it), then the best Linux method and Dune over that. */
+static void table_alts(int i, const struct row_result *rr)
+{
+	const struct row_info *ri = &bench_rows[i];
+	char lc[32], ratio[16], name[24];
+	double best, d;
+	int k, which;
+
+	if (!ri->alts[0].name)
+		return;
+	for (k = 0; k < BENCH_MAX_ALTS && ri->alts[k].name; k++) {
+		const struct side_result *a = &rr->alt[k];
+
+		snprintf(name, sizeof(name), " +%s", ri->alts[k].name);
+		if (a->skipped) {
+			printf("%-18s %8s %12s  (skipped: %s)\n", name, "", "-", a->why);
+			continue;
+		}
+		fmt_cycles(lc, sizeof(lc), a);
+		fmt_ratio(ratio, sizeof(ratio), a, &rr->dune);
+		printf("%-18s %8ld %12s %12s %8s%s%s\n", name, a->ops, lc, "", ratio,
+		       a->note[0] ? "  " : "", a->note);
+	}
+	if (!row_best_linux(i, rr, &which, &best))
+		return;
+	if (side_median(&rr->dune, &d) && best > 0)
+		snprintf(ratio, sizeof(ratio), "%.3gx", d / best);
+	else
+		snprintf(ratio, sizeof(ratio), "-");
+	snprintf(name, sizeof(name), " =best Linux");
+	printf("%-18s %8s %12.1f %12s %8s  %s\n", name, "", best, "", ratio,
+	       method_name(i, which));
+}
+
 void report_table(const struct report *rep)
 {
 	const struct machine_info *m = rep->machine;
-	char lc[32], dc[32], ratio[16], ex[128], paper[40], msg[160];
-	double l, d;
-	int i;
+	char lc[32], dc[32], ratio[16], ex[128], paper[40], msg[160], tbl[4];
+	int i, k;
 
 	printf("dune-bench: %s run, median of %d runs, cycles per operation (rdtsc)\n",
 	       rep->quick ? "quick" : "full", rep->params->runs);
@@ -188,21 +255,28 @@ void report_table(const struct report *rep)
 			continue;
 		fmt_cycles(lc, sizeof(lc), &rr->lnx);
 		fmt_cycles(dc, sizeof(dc), &rr->dune);
-		if (side_median(&rr->lnx, &l) && side_median(&rr->dune, &d) && l > 0)
-			snprintf(ratio, sizeof(ratio), "%.3gx", d / l);
+		fmt_ratio(ratio, sizeof(ratio), &rr->lnx, &rr->dune);
+		if (ri->paper_linux > 0)
+			snprintf(paper, sizeof(paper), "%.3gx", ri->paper_dune / ri->paper_linux);
 		else
-			snprintf(ratio, sizeof(ratio), "-");
-		snprintf(paper, sizeof(paper), "%.3gx", ri->paper_dune / ri->paper_linux);
+			snprintf(paper, sizeof(paper), "-");
+		snprintf(tbl, sizeof(tbl), ri->table ? "%d" : "-", ri->table);
 		fmt_exits(ex, sizeof(ex), &rr->dune);
-		printf("%-15s %2d %8ld %12s %12s %8s  %-9s %-4s %s\n", ri->name, ri->table, ops,
+		printf("%-15s %2s %8ld %12s %12s %8s  %-9s %-4s %s\n", ri->name, tbl, ops,
 		       lc, dc, ratio, paper, target_text(ri->target), ex);
+		table_alts(i, rr);
 	}
 	printf("\n");
 	for (i = 0; i < NR_ROWS; i++) {
 		const struct row_result *rr = &rep->results[i];
 
 		if (rr->lnx.err)
-			printf("%s, Linux side: %s\n", bench_rows[i].name, rr->lnx.why);
+			printf("%s, Linux side: %s%s\n", bench_rows[i].name,
+			       rr->lnx.skipped ? "skipped: " : "", rr->lnx.why);
+		for (k = 0; k < BENCH_MAX_ALTS && bench_rows[i].alts[k].name; k++)
+			if (rr->alt[k].err && !rr->alt[k].skipped)
+				printf("%s, Linux %s: %s\n", bench_rows[i].name,
+				       bench_rows[i].alts[k].name, rr->alt[k].why);
 		if (rr->dune.err && rep->dune_available)
 			printf("%s, Dune side: %s\n", bench_rows[i].name, rr->dune.why);
 		if (!rr->dune.err && rr->dune.has_exits &&
@@ -230,19 +304,28 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_side(FILE *f, const struct side_result *s, const char *how, bool dune)
+/* A side's fields, without the braces around them. */
+static void json_side_fields(FILE *f, const struct side_result *s, const char *how, bool dune)
 {
 	uint64_t ops = side_total_ops(s);
 	double med;
 	bool first = true;
 	int i;
 
-	fprintf(f, "{\"method\": ");
+	fprintf(f, "\"method\": ");
 	json_str(f, how);
+	if (s->note[0]) {
+		fprintf(f, ", \"note\": ");
+		json_str(f, s->note);
+	}
+	if (s->skipped) {
+		fprintf(f, ", \"skipped\": ");
+		json_str(f, s->why);
+		return;
+	}
 	if (!side_median(s, &med)) {
 		fprintf(f, ", \"error\": ");
 		json_str(f, s->err ? s->why : "not measured");
-		fprintf(f, "}");
 		return;
 	}
 	fprintf(f, ", \"cycles_per_op\": %.1f, \"runs\": [", med);
@@ -262,7 +345,52 @@ static void json_side(FILE *f, const struct side_result *s, const char *how, boo
 		}
 		fprintf(f, "}, \"total_ops\": %lu", (unsigned long)ops);
 	}
+}
+
+static void json_side(FILE *f, const struct side_result *s, const char *how, bool dune)
+{
+	fprintf(f, "{");
+	json_side_fields(f, s, how, dune);
 	fprintf(f, "}");
+}
+
+/* Every Linux method of the row, the primary one (the "linux" side, the
+ * paper's method) first, each with its name and Dune over it; then the
+ * cheapest of them. */
+static void json_methods(FILE *f, int i, const struct row_result *rr)
+{
+	const struct row_info *ri = &bench_rows[i];
+	const struct side_result *s;
+	double l, d, best;
+	int k, which;
+
+	fprintf(f, ",\n     \"linux_methods\": [");
+	for (k = -1; k < BENCH_MAX_ALTS && (k < 0 || ri->alts[k].name); k++) {
+		s = k < 0 ? &rr->lnx : &rr->alt[k];
+		fprintf(f, "%s\n       {\"name\": ", k < 0 ? "" : ",");
+		json_str(f, method_name(i, k));
+		fprintf(f, ", \"primary\": %s, \"ratio_dune_over_this\": ",
+			k < 0 ? "true" : "false");
+		if (side_median(s, &l) && side_median(&rr->dune, &d) && l > 0)
+			fprintf(f, "%.3f", d / l);
+		else
+			fprintf(f, "null");
+		fprintf(f, ", ");
+		json_side_fields(f, s, k < 0 ? ri->linux_how : ri->alts[k].how, false);
+		fprintf(f, "}");
+	}
+	fprintf(f, "],\n     \"best_linux\": ");
+	if (!row_best_linux(i, rr, &which, &best)) {
+		fprintf(f, "null");
+		return;
+	}
+	fprintf(f, "{\"name\": ");
+	json_str(f, method_name(i, which));
+	fprintf(f, ", \"cycles_per_op\": %.1f, \"ratio_dune_over_best_linux\": ", best);
+	if (side_median(&rr->dune, &d) && best > 0)
+		fprintf(f, "%.3f}", d / best);
+	else
+		fprintf(f, "null}");
 }
 
 static void json_row(FILE *f, const struct report *rep, int i)
@@ -273,7 +401,9 @@ static void json_row(FILE *f, const struct report *rep, int i)
 	double l, d;
 	bool met;
 
-	fprintf(f, "    {\"name\": \"%s\", \"table\": %d, \"title\": ", ri->name, ri->table);
+	fprintf(f, "    {\"name\": \"%s\", \"table\": ", ri->name);
+	fprintf(f, ri->table ? "%d" : "null", ri->table);
+	fprintf(f, ", \"title\": ");
 	json_str(f, ri->title);
 	fprintf(f, ", \"unit\": ");
 	json_str(f, ri->unit);
@@ -286,8 +416,13 @@ static void json_row(FILE *f, const struct report *rep, int i)
 		fprintf(f, "%.3f", d / l);
 	else
 		fprintf(f, "null");
-	fprintf(f, ", \"paper\": {\"linux\": %.1f, \"dune\": %.1f, \"ratio_dune_over_linux\": "
-		"%.3f}", ri->paper_linux, ri->paper_dune, ri->paper_dune / ri->paper_linux);
+	if (ri->paper_linux > 0)
+		fprintf(f, ", \"paper\": {\"linux\": %.1f, \"dune\": %.1f, "
+			"\"ratio_dune_over_linux\": %.3f}", ri->paper_linux, ri->paper_dune,
+			ri->paper_dune / ri->paper_linux);
+	else
+		fprintf(f, ", \"paper\": null");
+	json_methods(f, i, rr);
 	met = row_target_met(i, &rr->dune, msg, sizeof(msg));
 	fprintf(f, ",\n     \"exit_target\": {\"caused_exits_per_op\": \"%s\", \"met\": %s, "
 		"\"detail\": ", target_text(ri->target),
