@@ -19,6 +19,7 @@ struct dune_syscore {
 	struct syscore sc;
 	struct syscore_ops ops;
 };
+
 #define DUNE_SYSCORE_INIT(s, r) { .sc = { .ops = NULL }, .ops = { .suspend = s, .resume = r } }
 static inline void dune_register_syscore(struct dune_syscore *s)
 {
@@ -35,6 +36,7 @@ static inline void dune_unregister_syscore(struct dune_syscore *s)
 struct dune_syscore {
 	struct syscore_ops ops;
 };
+
 #define DUNE_SYSCORE_INIT(s, r) { .ops = { .suspend = s, .resume = r } }
 static inline void dune_register_syscore(struct dune_syscore *s)
 {
@@ -73,6 +75,7 @@ static inline int dune_follow_pfn(struct vm_area_struct *vma, unsigned long addr
 
 	if (r)
 		return r;
+	__acquire(ptl);		/* follow_pte() took it; for sparse */
 	*pfn = pte_pfn(*ptep);
 	*writable = pte_write(*ptep);
 	pte_unmap_unlock(ptep, ptl);

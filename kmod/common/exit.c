@@ -91,8 +91,10 @@ static int handle_hypercall(struct dune_vcpu *vcpu, const struct dune_exit *exit
 	case DUNE_SC_RESTART:
 		vcpu->regs.rip -= len;
 		conf->ret = DUNE_RET_SYSCALL_INTERRUPTED;
-		/* Which -ERESTART* it was: a libdune handler that delivers
-		 * the signal in the guest needs it to apply SA_RESTART. */
+		/*
+		 * Which -ERESTART* it was: a libdune handler that delivers
+		 * the signal in the guest needs it to apply SA_RESTART.
+		 */
 		conf->status = restart;
 		return (int)restart;
 	case DUNE_SC_HOST:

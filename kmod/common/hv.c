@@ -200,8 +200,10 @@ static void hv_resume(DUNE_SYSCORE_ARG)
 
 static struct dune_syscore hv_syscore = DUNE_SYSCORE_INIT(hv_suspend, hv_resume);
 
-/* Firmware and the next kernel expect VMX/SVM off (INIT is blocked in VMX
- * root operation, SDM 24.8). */
+/*
+ * Firmware and the next kernel expect VMX/SVM off (INIT is blocked in VMX
+ * root operation, SDM 24.8).
+ */
 static int hv_reboot(struct notifier_block *nb, unsigned long code, void *unused)
 {
 	on_each_cpu(hv_disable_ipi, NULL, 1);

@@ -13,6 +13,7 @@
 
 /**
  * dune_layout_init - the layout for a process.
+ * @l:		the layout to fill.
  * @mmap_base:	the top of its mmap area (mm->mmap_base).
  * @start_stack: its initial stack pointer (mm->start_stack).
  * @phys_bits:	guest-physical address width.
@@ -47,8 +48,10 @@ u64 dune_gpa_to_hva(const struct dune_layout *l, u64 gpa)
 	return 0;
 }
 
-/* The guest-physical address of @hva, or ~0 when it has none.  The windows
- * win over the 1:1 part, as in libdune's dune_va_to_pa(). */
+/*
+ * The guest-physical address of @hva, or ~0 when it has none.  The windows
+ * win over the 1:1 part, as in libdune's dune_va_to_pa().
+ */
 u64 dune_hva_to_gpa(const struct dune_layout *l, u64 hva)
 {
 	if (in_window(hva, l->mmap_base, l->map_size))

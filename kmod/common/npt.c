@@ -92,6 +92,11 @@ static u64 npt_leaf(u64 hpa, unsigned int prot)
 /**
  * dune_npt_map - install a translation @gpa -> @hpa of 4K (@level 0) or
  * 2M (@level 1; both addresses 2M-aligned, the CPU has 2M nested pages).
+ * @vm:		the VM.
+ * @gpa:	guest-physical address.
+ * @hpa:	host-physical address.
+ * @prot:	DUNE_NPT_* rights.
+ * @level:	0 for 4K, 1 for 2M.
  *
  * Called with vm->lock held (a spinlock), so table pages come one spare
  * at a time from GFP_ATOMIC.  A 2M leaf is not put where a table already

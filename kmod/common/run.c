@@ -246,8 +246,10 @@ static bool run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 		local_irq_enable();
 		return false;
 	}
-	/* Virtualization off on this CPU (a CPU that failed to come back
-	 * online, or the reboot/crash path turned it off): no entry. */
+	/*
+	 * Virtualization off on this CPU (a CPU that failed to come back
+	 * online, or the reboot/crash path turned it off): no entry.
+	 */
 	if (unlikely(!dune_hv_cpu_ready())) {
 		local_irq_enable();
 		exit->reason = DUNE_EXIT_INVALID_STATE;
@@ -261,9 +263,11 @@ static bool run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 	dune_guest_enter_irqoff();
 	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
 	dune_guest_exit_irqoff();
-	/* Both VM exit and #VMEXIT leave DR7 with every breakpoint off (SDM
+	/*
+	 * Both VM exit and #VMEXIT leave DR7 with every breakpoint off (SDM
 	 * 28.5.1, APM 15.6): put back the host's (perf, ptrace) ones, as
-	 * KVM's vcpu_enter_guest() does for both vendors. */
+	 * KVM's vcpu_enter_guest() does for both vendors.
+	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 	restore_host_xcr0();
@@ -304,8 +308,10 @@ static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
 	for (;;) {
 		cond_resched();
 		memset(&exit, 0, sizeof(exit));
-		/* Host work is checked once per entry, with interrupts off in
-		 * run_once(); only then is it sorted out here. */
+		/*
+		 * Host work is checked once per entry, with interrupts off in
+		 * run_once(); only then is it sorted out here.
+		 */
 		if (!run_once(vcpu, &exit)) {
 			if (host_needs_user_mode(vcpu, conf))
 				break;
@@ -325,6 +331,8 @@ static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
 
 /**
  * dune_enter - DUNE_ENTER for the calling thread.
+ * @df:		the /dev/dune file.
+ * @conf:	the guest's registers in, why it stopped out.
  *
  * The first call of a thread creates its vCPU with @conf's registers, CR3
  * and segment bases; later calls (after a return to host mode) resume it
@@ -356,9 +364,9 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 	}
 	vcpus_reap(df);
 	vcpu = vcpu_find(df);
-	if (!vcpu)
+	if (!vcpu) {
 		vcpu = vcpu_create(df, conf);
-	else {
+	} else {
 		vcpu->regs = conf->regs;
 		vcpu->fs_base = conf->fs_base;
 		vcpu->gs_base = conf->gs_base;
@@ -375,6 +383,8 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 /**
  * dune_get_stats - DUNE_GET_STATS: the calling thread's vCPU counters
  * (all zero before it entered Dune mode).
+ * @df:		the /dev/dune file.
+ * @st:		filled with the counters.
  */
 long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 {

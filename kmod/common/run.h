@@ -9,7 +9,7 @@
 
 /* Per open /dev/dune file: one process's VM and its threads' vCPUs. */
 struct dune_file {
-	struct mutex lock;
+	struct mutex lock;		/* guards vm's creation and vcpus */
 	struct dune_vm *vm;
 	struct list_head vcpus;		/* struct dune_vcpu_node */
 };

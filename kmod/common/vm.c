@@ -19,7 +19,6 @@
 #include "npt.h"
 #include "vm.h"
 
-
 /* The CPUs that must be kicked after an invalidation. */
 void dune_vm_note_cpu(struct dune_vm *vm, int cpu)
 {
@@ -61,7 +60,8 @@ static void vm_unmap_hva(struct dune_vm *vm, u64 start, u64 end)
 	if (end > l->stack_base && start < l->stack_base + l->stack_size)
 		n += dune_npt_unmap_range(vm,
 			max(start, l->stack_base) - l->stack_base + l->gpa_stack_base,
-			min(end, l->stack_base + l->stack_size) - l->stack_base + l->gpa_stack_base);
+			min(end, l->stack_base + l->stack_size) - l->stack_base +
+			l->gpa_stack_base);
 	if (n) {
 		spin_unlock(&vm->lock);
 		vm_flush(vm);
@@ -226,7 +226,11 @@ static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, struct vm_host_map
 }
 
 /**
- * dune_vm_fault - resolve a nested page fault at @gpa.
+ * vm_fault_once - resolve a nested page fault at @gpa (dune_vm_fault()).
+ * @vm:		the process's VM.
+ * @gpa:	the faulting guest-physical address.
+ * @hva:	the page of the process that @gpa mirrors.
+ * @npf:	the access (DUNE_NPF_* bits).
  *
  * Maps the page the process has at the corresponding address, as a 2M
  * nested page where the host maps a 2M (or 1G) page there (vm_huge.c),
@@ -245,6 +249,10 @@ static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 	int r;
 
 	seq = READ_ONCE(vm->invalidate_seq);
+	/*
+	 * The sequence is read before the host's page tables (as KVM reads
+	 * mmu_invalidate_seq), and checked again under vm->lock before mapping.
+	 */
 	smp_rmb();
 	r = vm_host_prot(vm, hva, npf, &m);
 	if (r)

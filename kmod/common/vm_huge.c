@@ -81,9 +81,14 @@ static bool huge_range_ok(struct dune_vm *vm, u64 gpa2m, u64 hva2m, u64 vma_star
 
 /**
  * dune_vm_map_huge - map @gpa's 2M range at once if the host allows it.
+ * @vm:		the VM.
+ * @gpa:	the faulting guest-physical address.
+ * @hva:	the page of the process that @gpa mirrors.
  * @pfn:	the 4K page the fault path took a reference on for @hva.
  * @prot:	the rights the 4K path would give (W only on a write fault).
  * @seq:	invalidate_seq when the fault began.
+ * @vma_start:	start of @hva's VMA.
+ * @vma_end:	end of @hva's VMA.
  *
  * Returns true when the 2M nested page is in place (the guest may retry),
  * false when the fault goes on at 4K.
@@ -116,6 +121,13 @@ bool dune_vm_map_huge(struct dune_vm *vm, u64 gpa, u64 hva, unsigned long pfn,
  * @hva in its 64K block that lie in the same VMA and layout window, with
  * the rights @prot asks for (GUP-fast only: nothing is faulted in, a page
  * that is absent or, for a write, not writable is left for its own fault).
+ * @vm:		the VM.
+ * @fa:		filled with the pages and their guest-physical addresses.
+ * @gpa:	the faulting guest-physical address.
+ * @hva:	the page of the process that @gpa mirrors.
+ * @prot:	the rights the fault asks for (DUNE_NPT_*).
+ * @vma_start:	start of @hva's VMA.
+ * @vma_end:	end of @hva's VMA.
  */
 void dune_vm_fault_around_get(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
 			      u64 hva, unsigned int prot, u64 vma_start, u64 vma_end)

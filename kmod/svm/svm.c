@@ -16,7 +16,7 @@
 #include "svm_vcpu.h"
 
 /* APM Vol. 2, 15.30.1: VM_CR.SVMDIS set means firmware disabled SVM. */
-#define SVM_VM_CR_SVMDIS	(1ULL << 4)
+#define SVM_VM_CR_SVMDIS	BIT_ULL(4)
 
 static int svm_check_vm_cr(void)
 {

@@ -31,9 +31,9 @@
  * CPU report it as this one machine check, after which the guest's state
  * is corrupt.  The _safe accessors: a hypervisor under us may refuse them.
  */
-#define DC_CFG_ERRATUM_383		(1ULL << 47)
+#define DC_CFG_ERRATUM_383		BIT_ULL(47)
 #define MC0_STATUS_ERRATUM_383		0xb600000000010015ULL
-#define MC0_STATUS_ERRATUM_383_IGNORE	(1ULL << 62)
+#define MC0_STATUS_ERRATUM_383_IGNORE	BIT_ULL(62)
 
 static bool svm_erratum_383;
 
@@ -50,8 +50,10 @@ void svm_init_erratum_383(void)
 		svm_erratum_383 = true;
 }
 
-/* Was this machine check erratum 383?  If so, consume it (KVM:
- * is_erratum_383): clear the banks and flush the TLB's multi-match. */
+/*
+ * Was this machine check erratum 383?  If so, consume it (KVM:
+ * is_erratum_383): clear the banks and flush the TLB's multi-match.
+ */
 static bool svm_is_erratum_383(void)
 {
 	u64 val;
@@ -126,8 +128,16 @@ void svm_bp_spec_reduce_off(void)
 	svm_set_bp_spec_reduce(false);
 }
 
+static bool svm_cpu_has_snp(void)
+{
+	return cpuid_eax(0x80000000) >= 0x8000001f &&
+	       (cpuid_eax(0x8000001f) & SVM_CPUID_SME_SNP);
+}
+
 /**
  * svm_alloc_cpu_page - a zeroed page for a VMCB or a VMSAVE area.
+ * @node:	NUMA node to allocate on.
+ * @gfp:	allocation flags.
  *
  * Under SEV-SNP the CPU may raise a spurious RMP #PF when a 2 MiB-aligned
  * VMCB shares its RMP entry with a huge page (the SNP erratum KVM works
@@ -135,12 +145,6 @@ void svm_bp_spec_reduce_off(void)
  * that is not 2 MiB aligned.  Firmware may have SNP on whatever the
  * kernel uses (and 6.1 has no X86_FEATURE_SEV_SNP), so CPUID decides.
  */
-static bool svm_cpu_has_snp(void)
-{
-	return cpuid_eax(0x80000000) >= 0x8000001f &&
-	       (cpuid_eax(0x8000001f) & SVM_CPUID_SME_SNP);
-}
-
 struct page *svm_alloc_cpu_page(int node, gfp_t gfp)
 {
 	struct page *p;

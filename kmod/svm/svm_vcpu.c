@@ -22,7 +22,7 @@
 #include "../common/regs-offsets.h"
 
 #define CHECK_REG(off, field) \
-	static_assert(off == offsetof(struct dune_regs, field))
+	static_assert((off) == offsetof(struct dune_regs, field))
 CHECK_REG(REGS_RAX, rax); CHECK_REG(REGS_RCX, rcx); CHECK_REG(REGS_RDX, rdx);
 CHECK_REG(REGS_RBX, rbx); CHECK_REG(REGS_RSP, rsp); CHECK_REG(REGS_RBP, rbp);
 CHECK_REG(REGS_RSI, rsi); CHECK_REG(REGS_RDI, rdi); CHECK_REG(REGS_R8, r8);
@@ -257,9 +257,9 @@ static void svm_pick_asid(struct svm_vcpu *svm, int cpu)
 }
 
 /* #NPF error code bits (APM 15.25.6: the #PF error code format). */
-#define NPF_EC_PRESENT	(1ULL << 0)
-#define NPF_EC_WRITE	(1ULL << 1)
-#define NPF_EC_FETCH	(1ULL << 4)
+#define NPF_EC_PRESENT	BIT_ULL(0)
+#define NPF_EC_WRITE	BIT_ULL(1)
+#define NPF_EC_FETCH	BIT_ULL(4)
 
 static void svm_decode_npf(const struct vmcb_control_area *c, struct dune_exit *exit)
 {
@@ -447,13 +447,15 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	if (flush_tlb && vmcb->control.tlb_ctl == TLB_CONTROL_DO_NOTHING)
 		vmcb->control.tlb_ctl = svm_flush_by_asid ? TLB_CONTROL_FLUSH_ASID :
 					TLB_CONTROL_FLUSH_ALL_ASID;
-	/* An event cut short by the exit (e.g. a nested fault while the guest's
+	/*
+	 * An event cut short by the exit (e.g. a nested fault while the guest's
 	 * IDT delivered an exception) must be delivered again (APM 15.7.2),
 	 * unless the host moved the guest on.  Software events (INTn, INT3,
 	 * INTO) are not injected: RIP still points at their instruction, so
 	 * running it again raises them with the right return address, where an
 	 * injected #BP would return to the INT3 and raise it twice (KVM does
-	 * the same). */
+	 * the same).
+	 */
 	if (vcpu->exc.valid) {
 		/* An exception the run loop reflects (APM 15.20). */
 		vmcb->control.event_inj = vcpu->exc.vector | SVM_EVTINJ_TYPE_EXEPT |
@@ -494,8 +496,10 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	svm_decode_exit(svm, exit);
 }
 
-/* NPT entries: long-mode format; the nested walk is a user access, so
- * every level needs U (APM 15.25.5). */
+/*
+ * NPT entries: long-mode format; the nested walk is a user access, so
+ * every level needs U (APM 15.25.5).
+ */
 const struct dune_npt_format svm_npt_format = {
 	.present = _PAGE_PRESENT,
 	.read = _PAGE_PRESENT | _PAGE_USER,

@@ -28,8 +28,10 @@ static inline struct svm_vcpu *to_svm(struct dune_vcpu *vcpu)
 	return container_of(vcpu, struct svm_vcpu, vcpu);
 }
 
-/* vmrun.S: one world switch.  Interrupts and GIF off.  Returns 0, or 1
- * when an SVM instruction faulted (SVM was turned off under the vCPU). */
+/*
+ * vmrun.S: one world switch.  Interrupts and GIF off.  Returns 0, or 1
+ * when an SVM instruction faulted (SVM was turned off under the vCPU).
+ */
 int svm_vmrun(u64 vmcb_pa, struct dune_regs *regs, u64 host_save_pa);
 /* vmrun.S: the instruction after VMRUN, where #VMEXIT resumes the host. */
 extern const char svm_vmrun_resume[];

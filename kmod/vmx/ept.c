@@ -26,6 +26,7 @@ const struct dune_npt_format vmx_npt_format = {
 
 /**
  * vmx_make_eptp - the EPT pointer for a 4-level table at @root_pa.
+ * @root_pa:	physical address of the EPT PML4 table.
  *
  * Write-back paging structures, walk length 4 - 1, and accessed/dirty
  * flags when the CPU has them (SDM 25.6.11, table 25-9).  With A/D on,

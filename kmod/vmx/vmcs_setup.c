@@ -17,8 +17,10 @@
 #include "vmcs.h"
 #include "vmx.h"
 
-/* Access rights (SDM 25.4.1, table 25-2): type | S<<4 | DPL<<5 | P<<7 |
- * L<<13 | D/B<<14 | G<<15 | unusable<<16. */
+/*
+ * Access rights (SDM 25.4.1, table 25-2): type | S<<4 | DPL<<5 | P<<7 |
+ * L<<13 | D/B<<14 | G<<15 | unusable<<16.
+ */
 #define AR_CODE64	0xa09b	/* execute/read, accessed, L, G */
 #define AR_DATA		0xc093	/* read/write, accessed, D/B, G */
 #define AR_TSS64_BUSY	0x008b	/* busy 64-bit TSS */

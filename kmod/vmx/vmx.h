@@ -57,8 +57,10 @@ enum vmx_autoload_msr {
 	VMX_NR_AUTOLOAD
 };
 
-/* Host perf MSRs switched around each run (perf_guest_get_msrs returns
- * at most PERF_GLOBAL_CTRL, PEBS_ENABLE, PEBS_DATA_CFG and DS_AREA). */
+/*
+ * Host perf MSRs switched around each run (perf_guest_get_msrs returns
+ * at most PERF_GLOBAL_CTRL, PEBS_ENABLE, PEBS_DATA_CFG and DS_AREA).
+ */
 #define VMX_MAX_PERF_MSRS	4
 
 /**

@@ -5,8 +5,10 @@
  */
 #include "vmx_caps.h"
 
-/* Control capability MSRs: low half = bits that must be 1 ("allowed-0
- * settings"), high half = bits that may be 1 (SDM A.3.1). */
+/*
+ * Control capability MSRs: low half = bits that must be 1 ("allowed-0
+ * settings"), high half = bits that may be 1 (SDM A.3.1).
+ */
 static inline u32 ctl_must_be_one(u64 msr)
 {
 	return (u32)msr;

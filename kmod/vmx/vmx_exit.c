@@ -20,9 +20,9 @@
 #define VMX_RAW_VMFAIL		0xffff	/* exit->raw when there was no exit */
 
 /* EPT-violation exit qualification (SDM 28.2.1, table 28-7). */
-#define EPT_QUAL_READ		(1ULL << 0)
-#define EPT_QUAL_WRITE		(1ULL << 1)
-#define EPT_QUAL_FETCH		(1ULL << 2)
+#define EPT_QUAL_READ		BIT_ULL(0)
+#define EPT_QUAL_WRITE		BIT_ULL(1)
+#define EPT_QUAL_FETCH		BIT_ULL(2)
 #define EPT_QUAL_PERMS		(7ULL << 3)	/* the GPA was readable/writable/executable */
 
 static u32 vmx_exit_reason(u16 basic)
@@ -91,8 +91,10 @@ static void vmx_decode_exception(struct dune_exit *exit)
 	exit->info1 = vector;
 	if (info & INTR_INFO_DELIVER_CODE_MASK)
 		exit->info2 = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
-	/* INT1 (ICEBP) is a privileged software exception: RIP is still at
-	 * the instruction (SDM 28.2.5 gives its length). */
+	/*
+	 * INT1 (ICEBP) is a privileged software exception: RIP is still at
+	 * the instruction (SDM 28.2.5 gives its length).
+	 */
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION)
 		exit->insn_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
 }

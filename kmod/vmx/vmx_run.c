@@ -15,7 +15,7 @@
 #include <asm/segment.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
-#if __has_include(<asm/gsseg.h>)
+#ifdef DUNE_HAVE_ASM_GSSEG
 #include <asm/gsseg.h>
 #endif
 
@@ -37,8 +37,10 @@ static_assert(VMX_VMCS_HOST_RSP == HOST_RSP);
 			 X86_EFLAGS_OF | X86_EFLAGS_IOPL | X86_EFLAGS_NT | X86_EFLAGS_RF | \
 			 X86_EFLAGS_AC | X86_EFLAGS_VIF | X86_EFLAGS_VIP | X86_EFLAGS_ID)
 
-/* The event fields of an IDT-vectoring information field that VM entry
- * can inject again (SDM 25.8.3 vs. 25.9.3). */
+/*
+ * The event fields of an IDT-vectoring information field that VM entry
+ * can inject again (SDM 25.8.3 vs. 25.9.3).
+ */
 #define REINJECT_BITS	(INTR_INFO_VALID_MASK | INTR_INFO_DELIVER_CODE_MASK | \
 			 INTR_INFO_INTR_TYPE_MASK | INTR_INFO_VECTOR_MASK)
 
@@ -104,8 +106,10 @@ static void vmx_prepare_guest(struct vmx_vcpu *vmx)
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->intr_state);
 	}
 	if (vmx->vcpu.exc.valid) {
-		/* An exception the run loop reflects: a hardware exception
-		 * at RIP (SDM 25.8.3); it replaces any cut-short event. */
+		/*
+		 * An exception the run loop reflects: a hardware exception
+		 * at RIP (SDM 25.8.3); it replaces any cut-short event.
+		 */
 		struct dune_exc *e = &vmx->vcpu.exc;
 
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, e->vector | INTR_TYPE_HARD_EXCEPTION |
@@ -123,8 +127,10 @@ static void vmx_prepare_guest(struct vmx_vcpu *vmx)
 	vmx->reinject = 0;
 }
 
-/* After an exit: registers and FS/GS bases out, and an event the exit
- * cut short (SDM 28.2.4). */
+/*
+ * After an exit: registers and FS/GS bases out, and an event the exit
+ * cut short (SDM 28.2.4).
+ */
 static void vmx_save_guest(struct vmx_vcpu *vmx)
 {
 	struct dune_regs *regs = &vmx->vcpu.regs;
@@ -134,8 +140,10 @@ static void vmx_save_guest(struct vmx_vcpu *vmx)
 	regs->rsp = vmcs_read(GUEST_RSP);
 	regs->rflags = vmcs_read(GUEST_RFLAGS);
 	vmx->exit_rip = regs->rip;
-	vmx->vcpu.fs_base = vmx->guest_fs_base = vmcs_read(GUEST_FS_BASE);
-	vmx->vcpu.gs_base = vmx->guest_gs_base = vmcs_read(GUEST_GS_BASE);
+	vmx->guest_fs_base = vmcs_read(GUEST_FS_BASE);
+	vmx->vcpu.fs_base = vmx->guest_fs_base;
+	vmx->guest_gs_base = vmcs_read(GUEST_GS_BASE);
+	vmx->vcpu.gs_base = vmx->guest_gs_base;
 	vmx->intr_state = vmcs_read(GUEST_INTERRUPTIBILITY_INFO);
 	if (!(idt & VECTORING_INFO_VALID_MASK))
 		return;

@@ -55,8 +55,10 @@ static void vmx_clear_here(struct vmx_vcpu *vmx)
 	if (this_cpu_read(current_vmx) == vmx)
 		this_cpu_write(current_vmx, NULL);
 	list_del(&vmx->loaded_node);
-	/* The list update must be seen before the VMCS looks free to the
-	 * CPU that loads it next (pairs with smp_rmb() in vmx_vcpu_load). */
+	/*
+	 * The list update must be seen before the VMCS looks free to the
+	 * CPU that loads it next (pairs with smp_rmb() in vmx_vcpu_load).
+	 */
 	smp_wmb();
 	vmx->vmcs_cpu = -1;
 	vmx->launched = false;
@@ -160,8 +162,10 @@ static void msr_lists_init(struct vmx_msr_lists *l)
 {
 	int i;
 
-	for (i = 0; i < VMX_NR_AUTOLOAD; i++)
-		l->guest[i].index = l->host[i].index = autoload_msrs[i];
+	for (i = 0; i < VMX_NR_AUTOLOAD; i++) {
+		l->guest[i].index = autoload_msrs[i];
+		l->host[i].index = autoload_msrs[i];
+	}
 }
 
 static void vmx_free_pages(struct vmx_vcpu *vmx)
@@ -213,7 +217,10 @@ struct dune_vcpu *vmx_vcpu_alloc(void)
 	if (!vmx->vpid)
 		vmx->proc2 &= ~SECONDARY_EXEC_ENABLE_VPID;
 	/* A fresh VMCS's fields are undefined: make every cached one stale. */
-	vmx->host.cr3 = vmx->host.cr4 = vmx->host.fs_base = vmx->host.rsp = ~0UL;
+	vmx->host.cr3 = ~0UL;
+	vmx->host.cr4 = ~0UL;
+	vmx->host.fs_base = ~0UL;
+	vmx->host.rsp = ~0UL;
 	vmx->vmcs_cpu = -1;
 	INIT_LIST_HEAD(&vmx->loaded_node);
 	vmx->vcpu.cpu = -1;
@@ -302,8 +309,10 @@ void vmx_vcpu_load(struct dune_vcpu *vcpu, int cpu)
 	}
 	local_irq_save(flags);
 	if (moved) {
-		/* A new VMCS must be VMCLEARed once before use (SDM 25.11.3);
-		 * for one already clear in memory this is harmless. */
+		/*
+		 * A new VMCS must be VMCLEARed once before use (SDM 25.11.3);
+		 * for one already clear in memory this is harmless.
+		 */
 		vmcs_clear(vmx->vmcs_pa);
 		vmx->launched = false;
 		list_add(&vmx->loaded_node, this_cpu_ptr(&loaded_vmcss));
@@ -324,6 +333,7 @@ void vmx_vcpu_load(struct dune_vcpu *vcpu, int cpu)
 
 /**
  * vmx_vcpu_put - the thread leaves this CPU or the run loop.
+ * @vcpu:	the thread's vCPU.
  *
  * The VMCS stays active here (a later load on this CPU is cheap).  VM
  * exits set the GDT limit to 0xffff (SDM 28.5.2); put it back before the

@@ -106,8 +106,10 @@ enum dune_signal_why {
 					 * kernel on the way to user mode */
 };
 
-/* DUNE_RET_NESTED_FAULT: dune_config.status holds the access, .info the
- * guest-physical address. */
+/*
+ * DUNE_RET_NESTED_FAULT: dune_config.status holds the access, .info the
+ * guest-physical address.
+ */
 #define DUNE_NPF_READ		(1U << 0)
 #define DUNE_NPF_WRITE		(1U << 1)
 #define DUNE_NPF_EXEC		(1U << 2)
