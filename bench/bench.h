@@ -144,6 +144,11 @@ void l_pgfault_sigsegv(const struct bench_params *p, struct side_result *r);
 void l_pgfault_uffd(const struct bench_params *p, struct side_result *r);
 void l_appel1_uffd_wp(const struct bench_params *p, struct side_result *r);
 void l_appel2_uffd_wp(const struct bench_params *p, struct side_result *r);
+/* Keep the measuring process (its handler thread too) on the CPU it runs
+ * on: the faulting thread hands over to the handler on that CPU, and the
+ * cost is the mechanism's, not a cross-CPU wake-up's (which an emulator
+ * makes milliseconds).  0 or a negative errno. */
+int bench_pin_cpu(void);
 /* Opens a userfaultfd with @features (UFFDIO_API done), the ways this
  * kernel allows; -errno with @why filled if none works. */
 int uffd_open(uint64_t features, char *why, size_t len);

@@ -4,6 +4,7 @@
  * counter's overhead, recording a run, and ptwalk's pointer chase.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,18 @@ void bench_record(struct side_result *r, int run, uint64_t cycles, long ops)
 	r->ops = ops;
 	if (run + 1 > r->runs)
 		r->runs = run + 1;
+}
+
+int bench_pin_cpu(void)
+{
+	int cpu = sched_getcpu();
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return -errno;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 void bench_skip(struct side_result *r, const char *fmt, ...)

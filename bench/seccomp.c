@@ -267,9 +267,11 @@ void l_seccomp_notif(const struct bench_params *p, struct side_result *r)
 		snprintf(r->note, sizeof(r->note), "synchronous wake-up (6.6+)");
 	else
 		snprintf(r->note, sizeof(r->note), "no synchronous wake-up (before 6.6)");
-	e = pthread_create(&th, NULL, supervisor, NULL);
+	e = bench_pin_cpu();
+	if (!e)
+		e = -pthread_create(&th, NULL, supervisor, NULL);
 	if (e) {
-		bench_fail(r, -e, "pthread_create");
+		bench_fail(r, e, "pinning to a CPU, or pthread_create");
 		return;
 	}
 	for (run = -1; run < p->runs; run++)

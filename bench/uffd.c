@@ -138,6 +138,9 @@ static int srv_start(struct uffd_srv *s)
 {
 	int e;
 
+	e = bench_pin_cpu();
+	if (e)
+		return e;
 	s->stop = eventfd(0, EFD_CLOEXEC);
 	if (s->stop < 0)
 		return -errno;
