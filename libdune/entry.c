@@ -562,11 +562,12 @@ static void *map_stack(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+bool dune_map_full;
+
 int dune_init(bool map_full)
 {
 	int r;
 
-	(void)map_full;
 	if (dune_fd >= 0 && dune_pid == getpid())
 		return 0;
 	/* A fork child inherits the parent's state: start over. */
@@ -592,6 +593,7 @@ int dune_init(bool map_full)
 	if (r)
 		goto fail;
 	dune_pid = getpid();
+	dune_map_full = map_full;
 	return 0;
 fail:
 	close(dune_fd);

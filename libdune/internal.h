@@ -26,6 +26,15 @@ int dune_vm_init(void);
 /* Map the 4K page holding @va to its own guest-physical mirror in pgroot
  * (demand paging of process memory); -EFAULT if it has none. */
 int dune_vm_map_mirror(uintptr_t va);
+/* The same in pgroot with the host mapping's rights: writable only if @w,
+ * no-execute unless @x (fullmap.c). */
+int dune_vm_map_mirror_rights(uintptr_t va, bool w, bool x);
+/* Is pgroot's leaf for @va a read-only mirror (not COW)?  Then, with
+ * @make_writable, make it writable (the host's mapping is now). */
+bool dune_vm_mirror_ro(uintptr_t va, bool make_writable);
+/* fullmap.c: dune_init(true)'s demand fault on ordinary process memory,
+ * resolved before the program's handler; false if it is not one. */
+bool dune_full_map_fault(uintptr_t addr, uint64_t fec);
 /* Map [p, p + len) to its mirror now (memory the CPU itself uses: GDT,
  * TSS, IDT, trap stacks, which must never take a page fault). */
 int dune_vm_map_mirror_range(const void *p, size_t len);
@@ -54,6 +63,10 @@ ptent_t *dune_vm_current_root(void);
 /* vm.c: what libdune itself can do about a page fault (demand paging,
  * copy-on-write); 0 when resolved, -1 when the fault is the program's. */
 int dune_vm_resolve_fault(uintptr_t addr, uint64_t fec);
+
+/* entry.c: dune_init(map_full): true makes ring-0 demand faults on ordinary
+ * process memory libdune's alone, not the program's handler's (fullmap.c). */
+extern bool dune_map_full;
 
 /* util.c: end the process by @sig (its default action). */
 void dune_die_signal(int sig) __attribute__((noreturn));

@@ -390,6 +390,9 @@ void dune_trap_handler(int num, struct dune_tf *tf)
 	switch (num) {
 	case T_PGFLT:
 		pf = __atomic_load_n(&pgflt_cb, __ATOMIC_ACQUIRE);
+		/* dune_init(true): ordinary memory is libdune's (fullmap.c). */
+		if (pf && dune_map_full && dune_full_map_fault(read_cr2(), tf->err))
+			return;
 		if (pf)
 			pf(read_cr2(), tf->err, tf);
 		else

@@ -1005,10 +1005,10 @@ int dune_vm_map_mirror_range(const void *p, size_t len)
 	return mirror_range(pgroot, start, PGADDR(end) + PGSIZE, PTE_P | PTE_W | PTE_NX, true);
 }
 
-/* Demand paging of process memory: supervisor, writable and executable
- * (the nested page tables enforce the process's real rights).  0 if
- * already present; -EEXIST for a deliberate no-access (PERM_NONE) leaf. */
-int dune_vm_map_mirror(uintptr_t va)
+/* Map the page holding @va to its mirror in @root with @flags, unless the
+ * leaf is already there: 0 if present, -EEXIST for a deliberate no-access
+ * (PERM_NONE) leaf, -EFAULT for an address without a mirror. */
+static int map_mirror_page(ptent_t *root, uintptr_t va, ptent_t flags)
 {
 	uintptr_t pa = dune_va_to_pa((void *)PGADDR(va));
 	ptent_t *pte;
@@ -1019,15 +1019,49 @@ int dune_vm_map_mirror(uintptr_t va)
 	if (!pgroot)
 		return -EINVAL;
 	pthread_mutex_lock(&vm_lock);
-	r = lookup(dune_vm_current_root(), va, CREATE_NORMAL, &pte, NULL);
+	r = lookup(root, va, CREATE_NORMAL, &pte, NULL);
 	if (!r && !(*pte & PTE_P)) {
 		if (*pte)
 			r = -EEXIST;
 		else
-			*pte = pa | PTE_P | PTE_W;
+			*pte = pa | flags;
 	}
 	pthread_mutex_unlock(&vm_lock);
 	return r;
+}
+
+/* Demand paging of process memory: supervisor, writable and executable
+ * (the nested page tables enforce the process's real rights). */
+int dune_vm_map_mirror(uintptr_t va)
+{
+	return map_mirror_page(dune_vm_current_root(), va, PTE_P | PTE_W);
+}
+
+int dune_vm_map_mirror_rights(uintptr_t va, bool w, bool x)
+{
+	return map_mirror_page(pgroot, va, PTE_P | (w ? PTE_W : 0) | (x ? 0 : PTE_NX));
+}
+
+/* pgroot's leaf for @va maps the page's own mirror, present, read-only,
+ * not copy-on-write: the first touch of a page the host mapped read-only.
+ * With @make_writable, it is made writable (the host's mapping is now). */
+bool dune_vm_mirror_ro(uintptr_t va, bool make_writable)
+{
+	uintptr_t pa = dune_va_to_pa((void *)PGADDR(va));
+	ptent_t *pte;
+	bool ro;
+
+	if (pa == ~0UL || !pgroot)
+		return false;
+	pthread_mutex_lock(&vm_lock);
+	ro = !lookup(pgroot, va, CREATE_NONE, &pte, NULL) && (*pte & PTE_P) &&
+	     !(*pte & (PTE_W | PTE_COW | PTE_PS)) && PTE_ADDR(*pte) == pa;
+	if (ro && make_writable)
+		*pte |= PTE_W;
+	pthread_mutex_unlock(&vm_lock);
+	if (ro && make_writable)
+		flush_tlb_one(va);
+	return ro;
 }
 
 /* mirror_range() of [start, end) but the pool, which has its own big pages. */

@@ -2,6 +2,8 @@
 /*
  * Entering Dune mode, the guest's SYSCALL entry, and exception entry.
  */
+#include <asm/unistd_64.h>
+
 #include "offsets.h"
 
 	.text
@@ -55,13 +57,41 @@ __dune_ret:
  * (registers as the caller left them), then return like SYSRET would but
  * staying in ring 0: RFLAGS from r11, RIP from rcx.
  */
+/*
+ * Before a call that may change the process's mappings, bump
+ * dune_map_gen: fullmap.c drops what it read of /proc/self/maps.  Flags
+ * are free to clobber (SYSCALL saved RFLAGS in r11).
+ */
+.macro MAP_GEN_BUMP
+	cmp $__NR_mmap, %rax		/* mmap, mprotect, munmap, brk: 9..12 */
+	jb 2f
+	cmp $__NR_brk, %rax
+	jbe 1f
+	cmp $__NR_mremap, %rax
+	je 1f
+	cmp $__NR_madvise, %rax
+	je 1f
+	cmp $__NR_shmat, %rax
+	je 1f
+	cmp $__NR_shmdt, %rax
+	je 1f
+	cmp $__NR_remap_file_pages, %rax
+	je 1f
+	cmp $__NR_pkey_mprotect, %rax
+	jne 2f
+1:	lock incq dune_map_gen(%rip)
+2:
+.endm
+
 	.globl __dune_syscall_vmcall
 __dune_syscall_vmcall:
+	MAP_GEN_BUMP
 	vmcall
 	jmp __dune_syscall_signals
 
 	.globl __dune_syscall_vmmcall
 __dune_syscall_vmmcall:
+	MAP_GEN_BUMP
 	vmmcall
 	/* fall through */
 

@@ -407,8 +407,12 @@ int dune_elf_load_ph(struct dune_elf *elf, Elf64_Phdr *phdr, off_t off);
 
 /**
  * dune_init() - open /dev/dune and build the guest page tables.
- * @map_full: accepted for source compatibility with the original libdune;
- *	      the whole address space is always mirrored.
+ * @map_full: true, as in the original: a page-fault handler registered with
+ *	      dune_register_pgflt_handler() never sees the first touch of
+ *	      ordinary process memory (mapped readable or executable by the
+ *	      host), now or mapped later: libdune maps it, with the host
+ *	      mapping's rights.  false: the handler sees those faults too.
+ *	      See docs/compat.md for how this differs from the original.
  *
  * Returns 0, or a negative errno (-ENOENT: module not loaded, ...).
  */
