@@ -178,6 +178,24 @@ static bool lookup_host(uintptr_t addr, struct vma *v)
 	return true;
 }
 
+#ifdef DUNE_UNIT_TEST
+/* tests/unit/test_fullmap: read_maps() against the process's own maps. */
+bool dune_full_map_read_maps(uintptr_t addr, uintptr_t *start, uintptr_t *end, bool *ok,
+			     bool *w, bool *x)
+{
+	struct vma v;
+
+	if (!read_maps(addr, &v))
+		return false;
+	*start = v.start;
+	*end = v.end;
+	*ok = v.ok;
+	*w = v.w;
+	*x = v.x;
+	return true;
+}
+#endif
+
 /*
  * A ring-0 fault on pgroot: not present, on a page the host maps
  * accessible: its mirror with the host's rights; a write to a mirror
