@@ -287,6 +287,9 @@ static void l_ptrace(const struct bench_params *p, struct side_result *r)
 	volatile uint64_t *out;
 	int run;
 
+	/* Tracer and tracee on one CPU, as the other interposers' threads:
+	 * the stop and resume are the cost, not a cross-CPU wake-up. */
+	bench_pin_cpu();
 	out = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (out == MAP_FAILED) {
 		bench_fail(r, -errno, "mmap");
