@@ -26,7 +26,7 @@ class Machine:
     """Static facts about one machine type."""
 
     def __init__(self, name, emulator, cpu, default_timeout, boot_timeout,
-                 spare_cpu0=False, expect="run", why=None):
+                 spare_cpu0=False, expect="run", why=None, skip_tests=None):
         self.name = name
         # What the CPU-model matrix (tests/vm/cpu-matrix) expects of dune on
         # this model: "run" (the core tests pass), "refuse" (insmod fails
@@ -35,6 +35,9 @@ class Machine:
         # all, an emulator limit); `why` says what makes the model unfit.
         self.expect = expect
         self.why = why
+        # Core tests the matrix leaves out on this model, each with the
+        # emulator defect that makes it meaningless there ({name: reason}).
+        self.skip_tests = skip_tests or {}
         self.emulator = emulator        # "qemu" or "bochs"
         self.cpu = cpu
         self.default_timeout = default_timeout
@@ -91,10 +94,17 @@ MACHINES = {
 
 
 def _model(name, emulator, cpu, **kw):
+    # A model known not to boot is still tried, with a shorter boot limit
+    # (Skylake's boot takes about 60 s on an idle host).
+    boot = 300 if kw.get("expect") == "no-boot" else 600
     if emulator == "qemu":
         MACHINES[name] = Machine(name, emulator, cpu, 300, 180, spare_cpu0=True, **kw)
     else:
-        MACHINES[name] = Machine(name, emulator, cpu, 900, 600, **kw)
+        MACHINES[name] = Machine(name, emulator, cpu, 900, boot, **kw)
+
+
+_BOCHS_LSM_HANG = ("Debian's kernel stops after 'LSM: Security Framework initializing' "
+                   "on this Bochs 2.7 model (before any module loads)")
 
 
 # The CPU-model matrix (make check-cpus, tests/vm/README.md), old to new.
@@ -106,15 +116,28 @@ _model("intel-sandybridge", "bochs", "corei7_sandy_bridge_2600k")
 _model("intel-haswell", "bochs", "corei7_haswell_4770")
 _model("intel-broadwell", "bochs", "broadwell_ult")
 _model("intel-skylake", "bochs", "corei7_skylake_x")
-_model("intel-icelake", "bochs", "corei7_icelake_u")
-_model("intel-tigerlake", "bochs", "tigerlake")
+_model("intel-icelake", "bochs", "corei7_icelake_u", expect="no-boot", why=_BOCHS_LSM_HANG)
+_model("intel-tigerlake", "bochs", "tigerlake", expect="no-boot", why=_BOCHS_LSM_HANG)
 # AMD, Bochs 2.7: a second SVM implementation beside QEMU's.
 _model("amd-phenom", "bochs", "phenom_8650_toliman", expect="no-boot",
        why="Bochs 2.7's phenom model raises #UD on POPCNT in the kernel's "
        "__bitmap_weight early in boot, before any module loads")
-_model("amd-zambezi", "bochs", "zambezi")
-_model("amd-trinity", "bochs", "trinity_apu")
-_model("amd-ryzen", "bochs", "ryzen")
+# Bochs 2.7's SVM: a triple fault in the guest panics the emulator (its
+# exception() never checks the SHUTDOWN intercept), and a CPU-bound guest
+# loop was not interrupted for the host's timer or signals (RCU stalls), so
+# the two tests that need those are left out there.
+_BOCHS_SVM_SKIPS = {
+    "hostile-cpu": "Bochs 2.7 SVM: a guest triple fault panics the emulator "
+                   "instead of #VMEXIT(SHUTDOWN) (cpu/exception.cc)",
+    "libdune": "Bochs 2.7 SVM: no INTR exit while the guest loops in ring 3 "
+               "(RCU stall in the signal case; QEMU SVM and Bochs VMX pass it)",
+}
+_model("amd-zambezi", "bochs", "zambezi", skip_tests=_BOCHS_SVM_SKIPS)
+_model("amd-trinity", "bochs", "trinity_apu", skip_tests=_BOCHS_SVM_SKIPS)
+_model("amd-ryzen", "bochs", "ryzen", expect="no-boot",
+       why="Bochs 2.7's ryzen model stops right after pvhboot enters the kernel "
+       "(no console output; last Bochs message: an APIC base read)",
+       skip_tests=_BOCHS_SVM_SKIPS)
 # AMD, QEMU.
 _model("amd-epyc", "qemu", "EPYC,+svm,+npt")
 _model("amd-rome", "qemu", "EPYC-Rome,+svm,+npt")
