@@ -882,7 +882,10 @@ static Suite *vm_suite(void)
 	tcase_add_test(tc, pool_exhaustion_no_leak);
 	tcase_add_test(tc, random_mappings_translate);
 	tcase_add_test(tc, address_translation);
+#ifndef __SANITIZE_ADDRESS__
+	/* It mirrors every mapping: under ASan, terabytes of shadow memory. */
 	tcase_add_test(tc, init_mirrors_process);
+#endif
 	suite_add_tcase(s, tc);
 	return s;
 }
