@@ -15,6 +15,7 @@
 #define pr_fmt(fmt) "dune: " fmt
 
 #include <linux/kprobes.h>
+#include <asm/cpufeature.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
@@ -46,6 +47,15 @@ int dune_syscall_init(void)
 
 	if (strcmp(passthrough, "kernel")) {
 		pr_info("system calls run in host mode (passthrough=%s)\n", passthrough);
+		return 0;
+	}
+	/*
+	 * With kernel IBT the dispatcher and kallsyms_lookup_name() are sealed
+	 * (no ENDBR): calling them through a pointer is a #CP, a kernel BUG
+	 * (seen at insmod on Bochs's Tiger Lake with 6.12).  Host mode then.
+	 */
+	if (cpu_feature_enabled(X86_FEATURE_IBT)) {
+		pr_info("kernel IBT is on: system calls run in host mode\n");
 		return 0;
 	}
 	if (register_kprobe(&kp) < 0) {
