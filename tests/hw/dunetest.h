@@ -16,6 +16,23 @@
 
 #define CHILD_NO_DUNE	99	/* the child could not enter Dune mode */
 
+/*
+ * Checks inside a Dune child: SUB() counts a failure in sub_failed and
+ * prints why; the child exits with sub_failed, which the parent CHECKs.
+ */
+static int sub_failed __attribute__((unused));
+
+#define SUB(cond, ...)							\
+	do {								\
+		if (!(cond)) {						\
+			sub_failed++;					\
+			printf("#   failed %s:%d: ", __FILE__, __LINE__);	\
+			printf(__VA_ARGS__);				\
+			printf("\n");					\
+		}							\
+	} while (0)
+
+
 /* Fork; the child enters Dune mode and runs fn(arg); returns the status. */
 static inline int run_in_dune_child(void (*fn)(void *), void *arg)
 {

@@ -21,18 +21,6 @@
 
 #include "dunetest.h"
 
-static int sub_failed;
-
-#define SUB(cond, ...)							\
-	do {								\
-		if (!(cond)) {						\
-			sub_failed++;					\
-			printf("#   failed %s:%d: ", __FILE__, __LINE__);	\
-			printf(__VA_ARGS__);				\
-			printf("\n");					\
-		}							\
-	} while (0)
-
 /* ------------------------------------------------------- ring-3 code */
 
 /*

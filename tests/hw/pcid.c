@@ -30,18 +30,7 @@
 #define ALIAS		((char *)0x500000000000UL)	/* nothing of the host's here */
 #define CR4_PCIDE_BIT	(1UL << 17)
 
-static int sub_failed;
 static volatile int n_gp;
-
-#define SUB(cond, ...)							\
-	do {								\
-		if (!(cond)) {						\
-			sub_failed++;					\
-			printf("#   failed %s:%d: ", __FILE__, __LINE__);	\
-			printf(__VA_ARGS__);				\
-			printf("\n");					\
-		}							\
-	} while (0)
 
 static unsigned long read_cr3(void)
 {

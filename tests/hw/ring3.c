@@ -180,18 +180,6 @@ static off_t file_size(const char *path)
 	return stat(path, &sb) ? -1 : sb.st_size;
 }
 
-static int sub_failed;
-
-#define SUB(cond, ...)							\
-	do {								\
-		if (!(cond)) {						\
-			sub_failed++;					\
-			printf("#   failed %s:%d: ", __FILE__, __LINE__);	\
-			printf(__VA_ARGS__);				\
-			printf("\n");					\
-		}							\
-	} while (0)
-
 /* The path ring 3 asks the host to create: in ring-0-only memory, which a
  * host system call would have read all the same. */
 static char create_path[] = CREATE_PATH;
