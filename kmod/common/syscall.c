@@ -11,15 +11,24 @@
  * exec, sigreturn, ...) and, when the in-kernel handler cannot be found
  * (no kprobes), all calls.  KASLR-safe: the dispatcher is found through
  * kallsyms_lookup_name, itself found through a kprobe.
+ *
+ * Both are called through static calls, i.e. direct CALL/JMP instructions
+ * the kernel patches in (arch_static_call_transform), never through a
+ * function pointer: with kernel IBT (Debian's 6.12 on Tiger Lake and later)
+ * objtool seals functions whose address vmlinux never takes, replacing
+ * their ENDBR64 by a NOP, and an indirect call to one is a #CP (SDM Vol. 1
+ * 18.3), a kernel BUG.  x64_sys_call and kallsyms_lookup_name are sealed;
+ * a direct branch needs no ENDBR.  The sys_call_table entries of older
+ * kernels are address-taken, so they keep their ENDBR.
  */
 #define pr_fmt(fmt) "dune: " fmt
 
 #include <linux/kprobes.h>
-#include <asm/cpufeature.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/static_call.h>
 #include <linux/thread_info.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
@@ -31,7 +40,19 @@ module_param(passthrough, charp, 0444);
 MODULE_PARM_DESC(passthrough,
 		 "where guest system calls run: kernel (default; host mode when traced or filtered) or host (always in host mode)");
 
-static long (*dune_x64_sys_call)(const struct pt_regs *regs, unsigned int nr);
+static long dune_no_sys_call(const struct pt_regs *regs, unsigned int nr)
+{
+	return -ENOSYS;
+}
+
+static unsigned long dune_no_lookup(const char *name)
+{
+	return 0;
+}
+
+DEFINE_STATIC_CALL(dune_x64_sys_call, dune_no_sys_call);
+DEFINE_STATIC_CALL(dune_kallsyms_lookup, dune_no_lookup);
+static bool dune_have_sys_call;
 static const sys_call_ptr_t *dune_sys_call_table;
 
 /* Work that makes Linux look at a call before or after it runs. */
@@ -43,31 +64,27 @@ static const sys_call_ptr_t *dune_sys_call_table;
 int dune_syscall_init(void)
 {
 	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
-	unsigned long (*lookup)(const char *name);
+	unsigned long addr;
 
 	if (strcmp(passthrough, "kernel")) {
 		pr_info("system calls run in host mode (passthrough=%s)\n", passthrough);
-		return 0;
-	}
-	/*
-	 * With kernel IBT the dispatcher and kallsyms_lookup_name() are sealed
-	 * (no ENDBR): calling them through a pointer is a #CP, a kernel BUG
-	 * (seen at insmod on Bochs's Tiger Lake with 6.12).  Host mode then.
-	 */
-	if (cpu_feature_enabled(X86_FEATURE_IBT)) {
-		pr_info("kernel IBT is on: system calls run in host mode\n");
 		return 0;
 	}
 	if (register_kprobe(&kp) < 0) {
 		pr_warn("no kprobes: system calls run in host mode\n");
 		return 0;
 	}
-	lookup = (void *)kp.addr;
+	addr = (unsigned long)kp.addr;
 	unregister_kprobe(&kp);
-	dune_x64_sys_call = (void *)lookup("x64_sys_call");
-	if (!dune_x64_sys_call)
-		dune_sys_call_table = (void *)lookup("sys_call_table");
-	if (!dune_x64_sys_call && !dune_sys_call_table)
+	static_call_update(dune_kallsyms_lookup, (typeof(&dune_no_lookup))addr);
+	addr = static_call(dune_kallsyms_lookup)("x64_sys_call");
+	if (addr) {
+		static_call_update(dune_x64_sys_call, (typeof(&dune_no_sys_call))addr);
+		dune_have_sys_call = true;
+	} else {
+		dune_sys_call_table = (void *)static_call(dune_kallsyms_lookup)("sys_call_table");
+	}
+	if (!dune_have_sys_call && !dune_sys_call_table)
 		pr_warn("no system call dispatcher found: system calls run in host mode\n");
 	return 0;
 }
@@ -117,15 +134,15 @@ enum dune_sc dune_syscall_in_kernel(struct dune_vcpu *vcpu, long *restart_code)
 	unsigned long nr = g->rax;
 	long r;
 
-	if (!dune_x64_sys_call && !dune_sys_call_table)
+	if (!dune_have_sys_call && !dune_sys_call_table)
 		return DUNE_SC_HOST;
 	if (nr >= __NR_syscalls || needs_host_frame(nr))
 		return DUNE_SC_HOST;
 	if (READ_ONCE(current_thread_info()->syscall_work) & DUNE_SC_WORK)
 		return DUNE_SC_HOST;
 
-	if (dune_x64_sys_call)
-		r = dune_x64_sys_call(&regs, nr);
+	if (dune_have_sys_call)
+		r = static_call(dune_x64_sys_call)(&regs, nr);
 	else
 		r = dune_sys_call_table[array_index_nospec(nr, __NR_syscalls)](&regs);
 
