@@ -59,6 +59,15 @@ _RULES = [
     ("rcu-stall", False, r"(^|: )INFO: rcu_\w+ detected stalls"),
     ("hung-task", False, r"(^|: )INFO: task .* blocked for more than \d+ seconds"),
     ("ubsan", False, r"(^|: )UBSAN: "),
+    # Debug kernels (tools/debug-kernel).  KASAN, KFENCE and the atomic-sleep
+    # check say "BUG: ..." (above); lockdep's reports are WARNING banners
+    # without "CPU:"; kmemleak reports after the scan /init runs per test.
+    ("lockdep", False, r"^WARNING: (possible (circular|recursive|irq)|inconsistent lock state"
+                       r"|suspicious RCU usage|bad unlock balance|held lock freed"
+                       r"|lock held when returning|nested lock was not taken"
+                       r"|[A-Z]+-safe -> [A-Z]+-unsafe lock order)"),
+    ("kmemleak", False, r"(^|: )kmemleak: \d+ new suspected memory leaks?"),
+    ("debug-objects", False, r"(^|: )ODEBUG: "),
     ("msr", False, r"^unchecked MSR access error: "),
     ("bad-page", False, r"^Bad page (state|map) in process "),
 ]
