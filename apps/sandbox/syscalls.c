@@ -6,6 +6,16 @@
  * call is passed to the host kernel, which would otherwise read or write
  * any of the monitor's memory on the program's behalf.  Calls not in the
  * table are refused with ENOSYS and logged.
+ *
+ * The program may have threads, and a sibling can rewrite its memory
+ * between the check and the kernel's read.  So what the check reads from
+ * program memory and the kernel would read again -- paths, iovec arrays --
+ * is copied into this thread's monitor memory under the region lock,
+ * checked there, and the call gets a pointer to the copy (the registers
+ * are put back afterwards, as Linux leaves them).  Buffers the kernel only
+ * reads or writes as data need no copy: the arenas hold nothing but the
+ * program's memory, so a buffer unmapped or remapped by a sibling meanwhile
+ * is at worst EFAULT, never the monitor's memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,11 +86,17 @@ struct sc {
 struct pending_exec pending_exec;
 
 static dev_t proc_dev;
-static char pathbuf[2][4096];		/* resolved paths (not on the 64 KiB trap stack) */
+/* Per thread, not on the 64 KiB trap stack: resolved paths, the copies of
+ * path arguments and of an iovec array the kernel is given. */
+static __thread char pathbuf[2][4096];
+static __thread char pathcopy[2][4096];
+static __thread struct iovec iovcopy[1024];
+static __thread uint64_t orig_arg[6];
+static __thread unsigned int substituted;	/* bit i: argument i points at a copy */
 
 /* ---------------------------------------------------------------- logging */
 
-static const struct sc *cur;
+static __thread const struct sc *cur;
 
 static void log_call(const struct sc *s, uint64_t nr, const uint64_t a[6], long ret,
 		     const char *why)
@@ -89,7 +105,8 @@ static void log_call(const struct sc *s, uint64_t nr, const uint64_t a[6], long 
 	int n = 0;
 
 	for (int i = 0; i < 6; i++) {
-		if (s && s->args[i].kind == A_PATH && mem_strlen(a[i], 256) >= 0)
+		if (s && s->args[i].kind == A_PATH &&
+		    (a[i] == (uintptr_t)pathcopy[0] || a[i] == (uintptr_t)pathcopy[1]))
 			n += snprintf(args + n, sizeof(args) - n, "%s\"%s\"", i ? ", " : "",
 				      (const char *)a[i]);
 		else
@@ -171,7 +188,41 @@ static bool is_self_exe(const char *abs)
 
 /* ------------------------------------------------------------- arg checks */
 
-static long check_args(const struct sc *s, uint64_t a[6])
+static void set_arg(struct dune_tf *tf, int i, uint64_t v)
+{
+	switch (i) {
+	case 0: ARG0(tf) = v; break;
+	case 1: ARG1(tf) = v; break;
+	case 2: ARG2(tf) = v; break;
+	case 3: ARG3(tf) = v; break;
+	case 4: ARG4(tf) = v; break;
+	case 5: ARG5(tf) = v; break;
+	}
+}
+
+/* Argument @i is now @copy (monitor memory) for the kernel too. */
+static void substitute(struct dune_tf *tf, uint64_t a[6], int i, const void *copy)
+{
+	orig_arg[i] = a[i];
+	a[i] = (uintptr_t)copy;
+	set_arg(tf, i, a[i]);
+	substituted |= 1U << i;
+}
+
+/* After the call: the program's registers as it passed them. */
+static void put_back_args(struct dune_tf *tf, uint64_t a[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (substituted & (1U << i)) {
+			a[i] = orig_arg[i];
+			set_arg(tf, i, a[i]);
+		}
+	}
+	substituted = 0;
+}
+
+/* The caller holds the region lock. */
+static long check_args(struct dune_tf *tf, const struct sc *s, uint64_t a[6])
 {
 	int dirfd = AT_FDCWD, npath = 0;
 
@@ -197,10 +248,15 @@ static long check_args(const struct sc *s, uint64_t a[6])
 			char *abs = pathbuf[npath & 1];
 			int r;
 
+			long n;
+
 			if (g->opt && !a[i])
 				break;
-			if (mem_strlen(a[i], 4096) < 0)
+			n = mem_strlen(a[i], 4096);
+			if (n < 0)
 				return deny(a, -EFAULT, "path not in the program's memory");
+			memcpy(pathcopy[npath & 1], (const void *)a[i], n + 1);
+			substitute(tf, a, i, pathcopy[npath & 1]);
 			r = resolve(dirfd, (const char *)a[i], abs, sizeof(pathbuf[0]));
 			if (r)
 				return r;
@@ -219,10 +275,12 @@ static long check_args(const struct sc *s, uint64_t a[6])
 			break;
 		case A_IOV_IN:
 		case A_IOV_OUT: {
-			const struct iovec *iov = (const struct iovec *)a[i];
+			const struct iovec *iov = iovcopy;
 
 			if (len > 1024 || !mem_ok(a[i], len * sizeof(*iov), PROT_READ))
 				return deny(a, -EFAULT, "iovec not in the program's memory");
+			memcpy(iovcopy, (const void *)a[i], len * sizeof(*iov));
+			substitute(tf, a, i, iovcopy);
 			for (size_t k = 0; k < len; k++)
 				if (!mem_ok((uintptr_t)iov[k].iov_base, iov[k].iov_len,
 					    g->kind == A_IOV_IN ? PROT_READ : PROT_WRITE))
@@ -339,8 +397,11 @@ static long sc_arch_prctl(struct dune_tf *tf, uint64_t a[6])
 	return deny(a, -EINVAL, "arch_prctl code not modelled");
 }
 
+/* exit ends this thread (and its vCPU), exit_group the process. */
 static long sc_exit(struct dune_tf *tf, uint64_t a[6])
 {
+	if (tf->rax == SYS_exit)
+		dune_ret_from_user(RUN_THREAD_EXIT((int)a[0]));
 	dune_ret_from_user(RUN_EXIT((int)a[0]));
 }
 
@@ -408,19 +469,14 @@ static long sc_nosys(struct dune_tf *tf, uint64_t a[6])
 	return -ENOSYS;
 }
 
-static long sc_gettid(struct dune_tf *tf, uint64_t a[6])
-{
-	return syscall(SYS_gettid);
-}
-
 static long sc_kill(struct dune_tf *tf, uint64_t a[6])
 {
 	long pid = (long)a[0];
 	int sig = (int)a[tf->rax == SYS_tgkill ? 2 : 1];
 
 	if (tf->rax == SYS_kill ? pid != getpid() && pid != 0 :
-	    tf->rax == SYS_tgkill ? pid != getpid() || (long)a[1] != syscall(SYS_gettid) :
-	    pid != syscall(SYS_gettid))
+	    tf->rax == SYS_tgkill ? pid != getpid() || !thread_is_ours((long)a[1]) :
+	    !thread_is_ours(pid))
 		return deny(a, -EPERM, "a signal to another process");
 	if (sig < 0 || sig > 64)
 		return -EINVAL;
@@ -438,8 +494,8 @@ static long sc_kill(struct dune_tf *tf, uint64_t a[6])
 
 /*
  * fork, vfork (run as a fork: the parent does not wait) and a clone with
- * fork's flags: the monitor forks (process.c).  Threads and shared-memory
- * clones (CLONE_VM, CLONE_THREAD, ...) are refused.
+ * fork's flags: the monitor forks (process.c).  A clone with thread flags
+ * is a new thread (thread.c); other shared-memory clones are refused.
  */
 #define FORK_FLAGS	(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID | 0xff)
 
@@ -448,6 +504,8 @@ static long sc_fork(struct dune_tf *tf, uint64_t a[6])
 	struct pending_fork *f = &pending_fork;
 
 	memset(f, 0, sizeof(*f));
+	if (tf->rax == SYS_clone && a[0] & CLONE_VM)
+		return sc_clone_thread(tf, a);
 	if (tf->rax == SYS_clone) {
 		if (a[0] & ~FORK_FLAGS || (a[0] & 0xff) != SIGCHLD || a[1])
 			return deny(a, -EPERM, "threads and shared-memory clones are not offered");
@@ -462,9 +520,11 @@ static long sc_fork(struct dune_tf *tf, uint64_t a[6])
 	dune_ret_from_user(RUN_FORK);
 }
 
+/* clone3 is not modelled: ENOSYS, on which glibc (pthread_create, fork,
+ * posix_spawn) falls back to clone.  Not logged: every thread would log. */
 static long sc_clone3(struct dune_tf *tf, uint64_t a[6])
 {
-	return deny(a, -ENOSYS, "clone3 not modelled (the C library falls back to clone)");
+	return -ENOSYS;
 }
 
 static long sc_ioctl(struct dune_tf *tf, uint64_t a[6])
@@ -575,6 +635,8 @@ static long sc_execve(struct dune_tf *tf, uint64_t a[6])
 	char **argv, **envp;
 	int fd;
 
+	if (threads_live() > 1)
+		return deny(a, -EAGAIN, "execve with other threads running is not offered");
 	if (access(abs, X_OK))
 		return -errno;
 	fd = open(abs, O_RDONLY | O_CLOEXEC);
@@ -585,8 +647,10 @@ static long sc_execve(struct dune_tf *tf, uint64_t a[6])
 		return -ENOEXEC;
 	}
 	close(fd);
+	mem_lock();
 	argv = copy_vec(a[1]);
 	envp = copy_vec(a[2]);
+	mem_unlock();
 	if (!argv || !envp)
 		return deny(a, -EFAULT, "argv/envp not in the program's memory");
 	snprintf(pending_exec.path, sizeof(pending_exec.path), "%s", abs);
@@ -705,7 +769,8 @@ static const struct sc table[] = {
 	[SYS_rt_sigpending] = { "rt_sigpending", sc_sigpending, { OUT(8), INT } },
 	[SYS_pause] = { "pause", NULL, { } },
 	[SYS_sigaltstack] = { "sigaltstack", sc_sigaltstack, { IN_OPT(24), OUT_OPT(24) } },
-	[SYS_set_tid_address] = { "set_tid_address", sc_gettid, { INT } },
+	[SYS_set_tid_address] = { "set_tid_address", sc_set_tid_address, { INT } },
+	[SYS_futex] = { "futex", sc_futex, { INT, INT, INT, INT, INT, INT } },
 	[SYS_set_robust_list] = { "set_robust_list", sc_zero, { INT, INT } },
 	[SYS_rseq] = { "rseq", sc_nosys, { INT, INT, INT, INT } },
 	[SYS_kill] = { "kill", sc_kill, { INT, INT } },
@@ -783,9 +848,14 @@ void sb_syscall(struct dune_tf *tf)
 		tf->rax = deny(a, -EPERM, "system call denied by the policy");
 		return;
 	}
-	r = check_args(cur, a);
+	/* Checks and copies see one region table and one memory: no sibling
+	 * thread maps or unmaps in between. */
+	mem_lock();
+	r = check_args(tf, cur, a);
+	mem_unlock();
 	if (!r)
 		r = cur->fn ? cur->fn(tf, a) : host(tf);
+	put_back_args(tf, a);
 	if (sb_is_restart_code(r))	/* interrupted by a signal */
 		r = sig_interrupted(tf, nr, r);
 	tf->rax = r;
