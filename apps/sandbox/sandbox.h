@@ -93,6 +93,9 @@ void sb_syscall(struct dune_tf *tf);
  * refuse with @ret and one log line saying @why. */
 long sb_host(struct dune_tf *tf);
 long sb_deny(uint64_t a[6], long ret, const char *why);
+/* Argument @i of the call in progress becomes @copy (monitor memory) for
+ * the kernel; the program's register comes back after the call. */
+void sb_substitute(struct dune_tf *tf, uint64_t a[6], int i, const void *copy);
 
 /* --------------------------------------------------------------- net.c */
 long sc_socket(struct dune_tf *tf, uint64_t a[6]);

@@ -209,6 +209,11 @@ static void substitute(struct dune_tf *tf, uint64_t a[6], int i, const void *cop
 	substituted |= 1U << i;
 }
 
+void sb_substitute(struct dune_tf *tf, uint64_t a[6], int i, const void *copy)
+{
+	substitute(tf, a, i, copy);
+}
+
 /* After the call: the program's registers as it passed them. */
 static void put_back_args(struct dune_tf *tf, uint64_t a[6])
 {

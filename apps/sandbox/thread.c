@@ -35,7 +35,7 @@
 #define THREAD_OK	(THREAD_NEEDED | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
 			 CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED)
 #define MAX_THREADS	256
-#define MONITOR_STACK	(256UL << 10)
+#define MONITOR_STACK	(512UL << 10)	/* with ~70 KiB of per-thread copies (TLS) */
 
 __thread uintptr_t clear_child_tid;	/* CLONE_CHILD_CLEARTID / set_tid_address */
 

@@ -194,6 +194,28 @@ set -- $opened
 	! echo "$out" | grep -q "not sandboxed"
 ok $? "hostile: a path rewritten by a sibling thread after the check is not opened (${1:-?} opened, ${2:-?} refused, ${3:-?} leaked)"
 
+# A threaded program from Debian: xz -T2 (dynamic: liblzma and libc came
+# with --file like ld.so above).  Its multi-threaded output is the same
+# bytes as a plain run's.
+if [ -f "$dir/xz" ] && [ -f "$dir/liblzma.so.5" ]; then
+	[ -e /lib/x86_64-linux-gnu/liblzma.so.5 ] || cp "$dir/liblzma.so.5" /lib/x86_64-linux-gnu/
+	chmod 755 "$dir/xz"
+	$BB seq 1 1200000 > "$work/numbers"
+	"$dir/xz" -T2 -1 -c "$work/numbers" > "$work/plain.xz" 2>/dev/null
+	pst=$?
+	"$SB" -- "$dir/xz" -T2 -1 -c "$work/numbers" > "$work/sbox.xz" 2>"$log"
+	sst=$?
+	"$SB" -- "$dir/xz" -d -c "$work/sbox.xz" > "$work/back" 2>>"$log"
+	dst=$?
+	sed 's/^/# /' "$log" | head -n 5
+	echo "# xz -T2: $($BB wc -c < "$work/numbers") bytes -> $($BB wc -c < "$work/sbox.xz") (plain $($BB wc -c < "$work/plain.xz"))"
+	[ $pst -eq 0 ] && [ $sst -eq 0 ] && [ $dst -eq 0 ] && $BB cmp -s "$work/plain.xz" "$work/sbox.xz" &&
+		$BB cmp -s "$work/numbers" "$work/back"
+	ok $? "xz -T2 (Debian's, two compression threads): same bytes as a plain run, decompresses back (status $sst)"
+else
+	echo "# xz and liblzma.so.5 not shipped with --file: xz -T2 not run"
+fi
+
 # ------------------------------------------------------------- overhead
 # The same program plainly and sandboxed (--bench): wall-clock ratio, the
 # run with the median ratio of three (the emulators' timing is noisy).
