@@ -31,7 +31,7 @@ extern char **environ;
 
 void sb_log(const char *fmt, ...)
 {
-	static char buf[1024];
+	static __thread char buf[1024];	/* one line per thread */
 	va_list ap;
 	int n;
 

@@ -319,24 +319,81 @@ long sb_deny(uint64_t a[6], long ret, const char *why)
 	return deny(a, ret, why);
 }
 
-/* No descriptor of /proc/PID/mem: it would reach the monitor's memory. */
-static long sc_open(struct dune_tf *tf, uint64_t a[6])
+/* Is @fd (any kind, O_PATH too) a /proc/PID/mem or task/TID/mem file? */
+static bool is_proc_mem(int fd)
 {
-	long fd = host(tf);
 	char link[64], target[512];
 	struct stat st;
 	ssize_t l;
 
-	if (fd < 0 || fstat(fd, &st) || st.st_dev != proc_dev)
-		return fd;
-	snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+	if (fstat(fd, &st) || st.st_dev != proc_dev)
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	l = readlink(link, target, sizeof(target) - 1);
 	target[l > 0 ? l : 0] = 0;
-	if (l > 0 && (!strcmp(target + (l >= 4 ? l - 4 : 0), "/mem") || strstr(target, "/mem ("))) {
-		close(fd);
-		return deny(a, -EACCES, "the process's memory file");
+	return l > 0 && (!strcmp(target + (l >= 4 ? l - 4 : 0), "/mem") || strstr(target, "/mem ("));
+}
+
+/*
+ * No descriptor of /proc/PID/mem: it would reach the monitor's memory.
+ * The file is first opened O_PATH (no read, write or map through that
+ * descriptor, so a sibling thread guessing its number gets nothing),
+ * checked, and only then opened for real through /proc/self/fd, which
+ * is the same inode whatever the path names meanwhile.  A file that does
+ * not exist yet is created with O_EXCL, which never opens an existing
+ * file.  The descriptor keeps the number the O_PATH one had (the lowest
+ * free, as open returns).
+ */
+static long sc_open(struct dune_tf *tf, uint64_t a[6])
+{
+	int dirfd = tf->rax == SYS_openat ? (int)a[0] : AT_FDCWD;
+	const char *path = (const char *)a[tf->rax == SYS_openat ? 1 : 0];
+	int flags = tf->rax == SYS_openat ? (int)a[2] : tf->rax == SYS_open ? (int)a[1] :
+		    O_CREAT | O_WRONLY | O_TRUNC;
+	mode_t mode = tf->rax == SYS_openat ? a[3] : tf->rax == SYS_open ? a[2] : a[1];
+	char link[64];
+
+	for (int tries = 0; tries < 8; tries++) {
+		int p = openat(dirfd, path, O_PATH | O_CLOEXEC |
+			       (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
+		int fd;
+
+		if (p < 0) {
+			if (errno != ENOENT || !(flags & O_CREAT))
+				return -errno;
+			fd = openat(dirfd, path, flags | O_EXCL, mode);
+			if (fd >= 0 || errno != EEXIST || flags & O_EXCL)
+				return fd >= 0 ? fd : -errno;
+			continue;	/* created meanwhile: open it as it is */
+		}
+		if (is_proc_mem(p)) {
+			close(p);
+			return deny(a, -EACCES, "the process's memory file");
+		}
+		if (flags & O_PATH) {
+			if (!(flags & O_CLOEXEC))
+				fcntl(p, F_SETFD, 0);
+			return p;
+		}
+		if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+			close(p);
+			return -EEXIST;
+		}
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", p);
+		fd = open(link, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW), mode);
+		if (fd < 0) {
+			fd = -errno;
+			close(p);
+			return fd;
+		}
+		if (dup3(fd, p, flags & O_CLOEXEC) == p) {
+			close(fd);
+			return p;
+		}
+		close(p);
+		return fd;
 	}
-	return fd;
+	return -EAGAIN;
 }
 
 static long sc_readlink(struct dune_tf *tf, uint64_t a[6])

@@ -193,6 +193,14 @@ set -- $opened
 [ $st -eq 0 ] && [ -n "$opened" ] && [ "$3" -eq 0 ] && [ "$1" -gt 0 ] && [ "$2" -gt 0 ] &&
 	! echo "$out" | grep -q "not sandboxed"
 ok $? "hostile: a path rewritten by a sibling thread after the check is not opened (${1:-?} opened, ${2:-?} refused, ${3:-?} leaked)"
+# Hostile: a sibling reads through every descriptor of /proc/self/mem
+# while the program opens it: the monitor checks an O_PATH descriptor
+# (no read through it) before the real open, so no read ever succeeds.
+out=$("$SB" -- "$dir/sbprobe" memrace 3000 2>"$log")
+st=$?
+echo "$out" | sed 's/^/# /'
+[ $st -eq 0 ] && echo "$out" | grep -q "^memrace: 3000 of 3000 opens refused, 0 reads"
+ok $? "hostile: no sibling thread reads monitor memory through /proc/self/mem while it is opened (status $st)"
 
 # A threaded program from Debian: xz -T2 (dynamic: liblzma and libc came
 # with --file like ld.so above).  Its multi-threaded output is the same

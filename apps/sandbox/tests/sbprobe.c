@@ -16,6 +16,9 @@
  *   race DENIED ALLOWED N	a thread flips a path between DENIED and ALLOWED
  *			(same length) while main opens it N times: prints how
  *			many opens read DENIED's first line (must be 0 in the sandbox)
+ *   memrace N		main opens /proc/self/mem N times while a thread preads
+ *			monitor memory through every descriptor that names it:
+ *			prints how many reads succeeded (must be 0)
  *   read|write|jump ADDR|auto	touch ADDR (auto: the monitor's memory, found
  *			in /proc/self/maps): must be killed, never succeed
  *   sys ADDR|auto	hand ADDR to system calls and try to map over it;
@@ -294,6 +297,56 @@ static int race(const char *denied, const char *allowed, long n)
 	pthread_join(t, NULL);
 	printf("race: %ld opens, %ld refused, %ld leaked%s\n", opened, refused, leaked,
 	       secret[0] ? " (denied file readable: not sandboxed?)" : "");
+	return 0;
+}
+
+static uintptr_t mem_target;
+static volatile long mem_reads;
+
+static void *t_memread(void *arg)
+{
+	char link[64], target[256];
+	uint64_t v;
+
+	(void)arg;
+	while (!race_stop) {
+		for (int fd = 3; fd < 16; fd++) {
+			ssize_t l;
+
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			l = readlink(link, target, sizeof(target) - 1);
+			if (l < 4 || memcmp(target + l - 4, "/mem", 4))
+				continue;
+			if (pread(fd, &v, sizeof(v), mem_target) == sizeof(v))
+				mem_reads++;
+		}
+	}
+	return NULL;
+}
+
+/* A sibling uses the descriptor of /proc/self/mem before the monitor
+ * closes it. */
+static int memrace(long n)
+{
+	long refused = 0;
+	pthread_t t;
+
+	mem_target = monitor_addr("rw-p");
+	if (!mem_target)
+		return 2;
+	pthread_create(&t, NULL, t_memread, NULL);
+	for (long i = 0; i < n; i++) {
+		int fd = open("/proc/self/mem", O_RDWR);
+
+		if (fd < 0)
+			refused++;
+		else
+			close(fd);
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	printf("memrace: %ld of %ld opens refused, %ld reads of monitor memory\n", refused, n,
+	       mem_reads);
 	return 0;
 }
 
@@ -710,6 +763,8 @@ int main(int argc, char **argv)
 		printf("main: not reached\n");
 		return 1;
 	}
+	if (argc > 2 && !strcmp(m, "memrace"))
+		return memrace(atol(argv[2]));
 	if (argc > 4 && !strcmp(m, "race"))
 		return race(argv[2], argv[3], atol(argv[4]));
 	if (!strcmp(m, "socket")) {
