@@ -35,6 +35,7 @@
 
 #include "sandbox.h"
 #include "sigrules.h"
+#include "threadrules.h"
 
 enum {
 	A_INT,		/* not a pointer */
@@ -559,8 +560,6 @@ static long sc_kill(struct dune_tf *tf, uint64_t a[6])
  * fork's flags: the monitor forks (process.c).  A clone with thread flags
  * is a new thread (thread.c); other shared-memory clones are refused.
  */
-#define FORK_FLAGS	(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID | 0xff)
-
 static long sc_fork(struct dune_tf *tf, uint64_t a[6])
 {
 	struct pending_fork *f = &pending_fork;
@@ -569,8 +568,8 @@ static long sc_fork(struct dune_tf *tf, uint64_t a[6])
 	if (tf->rax == SYS_clone && a[0] & CLONE_VM)
 		return sc_clone_thread(tf, a);
 	if (tf->rax == SYS_clone) {
-		if (a[0] & ~FORK_FLAGS || (a[0] & 0xff) != SIGCHLD || a[1])
-			return deny(a, -EPERM, "threads and shared-memory clones are not offered");
+		if (sb_clone_kind(a[0], a[1]) != SB_CLONE_FORK)
+			return deny(a, -EPERM, "clone flags not offered");
 		if ((a[0] & CLONE_PARENT_SETTID && !mem_ok(a[2], 4, PROT_WRITE)) ||
 		    (a[0] & CLONE_CHILD_SETTID && !mem_ok(a[3], 4, PROT_WRITE)))
 			return deny(a, -EFAULT, "tid pointer not in the program's memory");

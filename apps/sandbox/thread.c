@@ -29,11 +29,8 @@
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "threadrules.h"
 
-/* What glibc's pthread_create asks for; the optional ones may be absent. */
-#define THREAD_NEEDED	(CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD)
-#define THREAD_OK	(THREAD_NEEDED | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
-			 CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED)
 #define MAX_THREADS	256
 #define MONITOR_STACK	(512UL << 10)	/* with ~70 KiB of per-thread copies (TLS) */
 
@@ -171,9 +168,9 @@ long sc_clone_thread(struct dune_tf *tf, uint64_t a[6])
 	pthread_t t;
 	int r;
 
-	if ((a[0] & THREAD_NEEDED) != THREAD_NEEDED || a[0] & ~THREAD_OK)
+	if (sb_clone_kind(a[0], a[1]) != SB_CLONE_THREAD)
 		return sb_deny(a, -EINVAL, "shared-memory clones other than threads are not offered");
-	if (!a[1] || !mem_ok(a[1] - 16, 16, PROT_READ | PROT_WRITE))
+	if (!mem_ok(a[1] - 16, 16, PROT_READ | PROT_WRITE))
 		return sb_deny(a, -EFAULT, "the new thread's stack is not the program's memory");
 	if ((a[0] & CLONE_PARENT_SETTID && !mem_ok(a[2], 4, PROT_WRITE)) ||
 	    (a[0] & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID) && !mem_ok(a[3], 4, PROT_WRITE)))
@@ -240,24 +237,10 @@ long sc_set_tid_address(struct dune_tf *tf, uint64_t a[6])
  */
 long sc_futex(struct dune_tf *tf, uint64_t a[6])
 {
-	int op = a[1] & FUTEX_CMD_MASK;
-	bool timeout = false, two = false;
+	bool timeout, two;
 
-	switch (op) {
-	case FUTEX_WAIT: case FUTEX_WAIT_BITSET: case FUTEX_LOCK_PI: case FUTEX_LOCK_PI2:
-		timeout = true;
-		break;
-	case FUTEX_WAIT_REQUEUE_PI:
-		timeout = two = true;
-		break;
-	case FUTEX_WAKE: case FUTEX_WAKE_BITSET: case FUTEX_UNLOCK_PI: case FUTEX_TRYLOCK_PI:
-		break;
-	case FUTEX_REQUEUE: case FUTEX_CMP_REQUEUE: case FUTEX_WAKE_OP: case FUTEX_CMP_REQUEUE_PI:
-		two = true;
-		break;
-	default:
+	if (sb_futex_op((int)a[1], &timeout, &two))
 		return sb_deny(a, -ENOSYS, "futex operation not modelled");
-	}
 	if (a[0] & 3 || !mem_ok(a[0], 4, PROT_READ | PROT_WRITE) ||
 	    (two && (a[4] & 3 || !mem_ok(a[4], 4, PROT_READ | PROT_WRITE))))
 		return sb_deny(a, -EFAULT, "futex word not in the program's memory");

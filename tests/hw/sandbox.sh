@@ -170,7 +170,7 @@ same "busybox sh -c with \$(...) and a pipe into a builtin" \
 # --------------------------------------------------------------- threads
 # Each program thread is a monitor thread on its own vCPU, under the same
 # policy and region table.
-same "pthreads: mutex and condvar futex waits, TLS, pthread_exit, join, 20 short threads" \
+same "pthreads: mutex and condvar futex waits, TLS, pthread_exit, join, 20 short threads, signals between threads" \
 	"$dir/sbprobe" threads
 same "dynamic program: the same threads" "$dir/sbprobe-dyn" threads
 same "exit() from a thread ends the whole process (exit_group)" "$dir/sbprobe" threads-exit

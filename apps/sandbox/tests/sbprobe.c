@@ -186,6 +186,21 @@ static void *t_worker(void *arg)
 	return (void *)t_mine;
 }
 
+static volatile sig_atomic_t t_sigs;
+
+static void t_on_usr1(int sig)
+{
+	(void)sig;
+	t_sigs++;
+}
+
+static void *t_kill_main(void *arg)
+{
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);	/* tgkill to another thread */
+	raise(SIGUSR2);					/* and to itself */
+	return NULL;
+}
+
 static int threads(void)
 {
 	pthread_t t[NT];
@@ -216,7 +231,20 @@ static int threads(void)
 			errs++;
 	}
 	printf("20 short threads: %d errors\n", errs);
-	return t_counter == NT * ROUNDS && t_mine == -5 && !errs ? 0 : 1;
+	/* Signals with threads: a handler runs for each (in some thread). */
+	{
+		pthread_t self = pthread_self(), u;
+
+		signal(SIGUSR1, t_on_usr1);
+		signal(SIGUSR2, t_on_usr1);
+		pthread_create(&u, NULL, t_kill_main, &self);
+		pthread_join(u, NULL);
+		for (int i = 0; i < 100 && t_sigs < 2; i++)
+			usleep(1000);
+		printf("SIGUSR1 to main and SIGUSR2 to itself from a thread: %d handled\n",
+		       (int)t_sigs);
+	}
+	return t_counter == NT * ROUNDS && t_mine == -5 && !errs && t_sigs == 2 ? 0 : 1;
 }
 
 static void *t_exit_group(void *arg)
