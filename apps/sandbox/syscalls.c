@@ -394,7 +394,10 @@ static long sc_open(struct dune_tf *tf, uint64_t a[6])
 		close(p);
 		return fd;
 	}
-	return -EAGAIN;
+	/* Still no file to open, but one in the way of O_EXCL: a dangling
+	 * symlink, which Linux would follow to create its target.  Opening
+	 * it without O_EXCL could meet /proc/PID/mem if the link changes. */
+	return -EEXIST;
 }
 
 static long sc_readlink(struct dune_tf *tf, uint64_t a[6])
