@@ -902,6 +902,7 @@ void sb_syscall(struct dune_tf *tf)
 	long r;
 
 	n_syscalls++;
+	substituted = 0;	/* an execve that went through never put its back */
 	cur = nr < N_TABLE && table[nr].name ? &table[nr] : NULL;
 	if (!cur) {
 		log_call(NULL, nr, a, -ENOSYS, "system call not modelled by the sandbox");
