@@ -271,7 +271,10 @@ void sig_deliver_pending(struct dune_tf *tf)
 	while ((p = __atomic_load_n(&pending, __ATOMIC_ACQUIRE) & ~sig_mask)) {
 		int sig = __builtin_ctzll(p) + 1;
 
-		__atomic_fetch_and(&pending, ~SIG_BIT(sig), __ATOMIC_ACQ_REL);
+		/* Taken by this thread only if it cleared the bit itself: a
+		 * sibling may be taking the same signal now. */
+		if (!(__atomic_fetch_and(&pending, ~SIG_BIT(sig), __ATOMIC_ACQ_REL) & SIG_BIT(sig)))
+			continue;
 		if (has_handler(sig)) {
 			setup_frame(tf, sig, &infos[sig], 0, 0);
 		} else if (sig_actions[sig][0] == (uintptr_t)SIG_DFL && !default_ignored(sig)) {
