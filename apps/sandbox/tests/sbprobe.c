@@ -13,10 +13,11 @@
  *   threads-exit	exit(7) from a thread while main waits: status 7
  *   threads-mainexit	main thread pthread_exit; the last thread ends the process
  *   threads-fault	a thread writes to NULL: the process dies by SIGSEGV
- *   race DENIED ALLOWED N	a thread flips a path between DENIED and ALLOWED
- *			(same length) while main opens it N times: prints how
- *			many opens read DENIED's first line (must be 0 in the sandbox)
- *   memrace N		main opens /proc/self/mem N times while a thread preads
+ *   race DENIED ALLOWED N [S]	a thread flips a path between DENIED and ALLOWED
+ *			(same length) while main opens it N times (at most S
+ *			seconds): prints how many opens read DENIED's first line
+ *			(must be 0 in the sandbox)
+ *   memrace N [S]	main opens /proc/self/mem N times (at most S seconds) while a thread preads
  *			monitor memory through every descriptor that names it:
  *			prints how many reads succeeded (must be 0)
  *   read|write|jump ADDR|auto	touch ADDR (auto: the monitor's memory, found
@@ -286,9 +287,18 @@ static void *t_flip(void *arg)
 	return NULL;
 }
 
-/* A sibling rewrites the path after the monitor checked it. */
-static int race(const char *denied, const char *allowed, long n)
+static double secs(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A sibling rewrites the path after the monitor checked it. */
+static int race(const char *denied, const char *allowed, long n, double limit)
+{
+	double t0 = secs();
 	char secret[256] = "", buf[256];
 	long leaked = 0, opened = 0, refused = 0;
 	pthread_t t;
@@ -306,7 +316,7 @@ static int race(const char *denied, const char *allowed, long n)
 	race_b = allowed;
 	memcpy(race_path, allowed, strlen(allowed) + 1);
 	pthread_create(&t, NULL, t_flip, NULL);
-	for (long i = 0; i < n; i++) {
+	for (long i = 0; i < n && (i % 64 || secs() - t0 < limit); i++) {
 		ssize_t l;
 
 		fd = open(race_path, O_RDONLY);
@@ -354,16 +364,17 @@ static void *t_memread(void *arg)
 
 /* A sibling uses the descriptor of /proc/self/mem before the monitor
  * closes it. */
-static int memrace(long n)
+static int memrace(long n, double limit)
 {
-	long refused = 0;
+	long refused = 0, i;
+	double t0 = secs();
 	pthread_t t;
 
 	mem_target = monitor_addr("rw-p");
 	if (!mem_target)
 		return 2;
 	pthread_create(&t, NULL, t_memread, NULL);
-	for (long i = 0; i < n; i++) {
+	for (i = 0; i < n && (i % 64 || secs() - t0 < limit); i++) {
 		int fd = open("/proc/self/mem", O_RDWR);
 
 		if (fd < 0)
@@ -373,7 +384,7 @@ static int memrace(long n)
 	}
 	race_stop = 1;
 	pthread_join(t, NULL);
-	printf("memrace: %ld of %ld opens refused, %ld reads of monitor memory\n", refused, n,
+	printf("memrace: %ld of %ld opens refused, %ld reads of monitor memory\n", refused, i,
 	       mem_reads);
 	return 0;
 }
@@ -792,9 +803,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (argc > 2 && !strcmp(m, "memrace"))
-		return memrace(atol(argv[2]));
+		return memrace(atol(argv[2]), argc > 3 ? atof(argv[3]) : 1e9);
 	if (argc > 4 && !strcmp(m, "race"))
-		return race(argv[2], argv[3], atol(argv[4]));
+		return race(argv[2], argv[3], atol(argv[4]), argc > 5 ? atof(argv[5]) : 1e9);
 	if (!strcmp(m, "socket")) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 
