@@ -202,9 +202,12 @@ static struct dune_vcpu *vcpu_find(struct dune_file *df)
 }
 
 /**
- * dune_vcpu_by_tid - the live vCPU of thread @tid of @df's process, or
- * NULL (no such thread, not in Dune mode, or exiting).  df->lock held;
- * the vCPU stays allocated while it is.
+ * dune_vcpu_by_tid - a live vCPU of @df by its thread's id.
+ * @df:		the /dev/dune file; df->lock held (the vCPU stays allocated
+ *		while it is).
+ * @tid:	the thread id.
+ *
+ * Returns the vCPU, or NULL: no such thread, not in Dune mode, or exiting.
  */
 struct dune_vcpu *dune_vcpu_by_tid(struct dune_file *df, u32 tid)
 {
