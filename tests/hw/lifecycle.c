@@ -429,39 +429,57 @@ static void sc_ptrace(void)
 }
 
 /* /proc/PID/status of a Dune process is a normal one. */
-static void sc_proc_status(void)
+static int status_sleeping(const char *path, int *name)
 {
-	char path[64], line[256];
-	int p[2], state = 0, name = 0;
-	pid_t pid;
-	FILE *f;
+	char line[256];
+	int state = 0;
+	FILE *f = fopen(path, "r");
 
-	if (pipe(p))
-		return;
-	pid = fork();
-	if (pid == 0) {
-		char c;
-
-		if (in_dune && dune_init_and_enter())
-			_exit(50);
-		if (read(p[0], &c, 1) < 0)
-			_exit(51);
-		_exit(0);
-	}
-	usleep(100000);
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
 	while (f && fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "State:\tS", 8))
 			state = 1;
 		if (!strncmp(line, "Name:\t", 6))
-			name = 1;
+			*name = 1;
 	}
 	if (f)
 		fclose(f);
+	return state;
+}
+
+static void sc_proc_status(void)
+{
+	char path[64], c;
+	int p[2], ready[2], state = 0, name = 0, i;
+	pid_t pid;
+
+	if (pipe(p) || pipe(ready))
+		return;
+	pid = fork();
+	if (pid == 0) {
+		if (in_dune && dune_init_and_enter())
+			_exit(50);
+		/* Entering takes a while on a debug kernel: say when the
+		 * read is next, rather than the parent guessing a delay. */
+		if (write(ready[1], "r", 1) != 1 || read(p[0], &c, 1) < 0)
+			_exit(51);
+		_exit(0);
+	}
+	if (read(ready[0], &c, 1) == 1) {
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		/* Up to 5 s for the child to be asleep in its read. */
+		for (i = 0; i < 500 && !state; i++) {
+			state = status_sleeping(path, &name);
+			if (!state)
+				usleep(10000);
+		}
+	}
 	if (write(p[1], "x", 1) < 0)
 		return;
 	waitpid(pid, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+	close(ready[0]);
+	close(ready[1]);
 	printf("status: name %d, sleeping in a passthrough read %d\n", name, state);
 }
 
