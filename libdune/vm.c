@@ -59,6 +59,25 @@ void dune_vm_after_fork(void)
 	pthread_mutexattr_destroy(&a);
 }
 
+/*
+ * A fork child keeps the page tables (entry.c): fork() waits until no
+ * other thread is editing them or the pool, so the child's copy is whole.
+ * Order as in every edit: vm_lock, then the pool's lock.  (A raw fork
+ * system call skips these handlers; the child then gets whatever state
+ * the tables were in.)
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&vm_lock);
+	dune_page_lock();
+}
+
+static void fork_done(void)
+{
+	dune_page_unlock();
+	pthread_mutex_unlock(&vm_lock);
+}
+
 /* ------------------------------------------------------ address spaces */
 
 uintptr_t dune_va_to_pa(const void *ptr)
@@ -1117,16 +1136,22 @@ static int mirror_maps(ptent_t *root)
  * its own dune_vm_* calls).  The pool is mapped first: page-table code
  * must never fault.
  */
-int dune_vm_init(void)
+int dune_vm_init(uint64_t *pool_done)
 {
+	static bool atfork_done;	/* fork children inherit the handlers */
+	uint32_t lo, hi;
 	int r;
 
 	phys_limit = dune_layout_cache.phys_limit;
 	mmap_base = dune_layout_cache.mmap_base;
 	stack_base = dune_layout_cache.stack_base;
+	if (!atfork_done && pthread_atfork(fork_prepare, fork_done, fork_done) == 0)
+		atfork_done = true;
 	r = dune_page_init(0);
 	if (r)
 		return r;
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	*pool_done = lo | (uint64_t)hi << 32;
 	pgroot = table_alloc();
 	if (!pgroot)
 		return -ENOMEM;
