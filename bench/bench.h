@@ -26,6 +26,7 @@ enum row_id {
 	ROW_TRAP,		/* user-level trap handler round trip (int3) */
 	ROW_APPEL1,		/* PROT1 + TRAP + UNPROT */
 	ROW_APPEL2,		/* PROTN + TRAP + UNPROT */
+	ROW_STARTUP,		/* a new process into Dune mode (not in the paper) */
 	NR_ROWS
 };
 
@@ -152,6 +153,9 @@ int bench_pin_cpu(void);
 /* Opens a userfaultfd with @features (UFFDIO_API done), the ways this
  * kernel allows; -errno with @why filled if none works. */
 int uffd_open(uint64_t features, char *why, size_t len);
+/* startup.c: the Dune side runs in host mode (it enters by itself). */
+void l_startup(const struct bench_params *p, struct side_result *r);
+void d_startup(const struct bench_params *p, struct side_result *r);
 /* dirty.c */
 void l_appel2_soft_dirty(const struct bench_params *p, struct side_result *r);
 void l_appel2_pagemap_scan(const struct bench_params *p, struct side_result *r);

@@ -89,6 +89,11 @@ const struct row_info bench_rows[NR_ROWS] = {
 		    "userfaultfd async write-protect, writes fault in the kernel only, one "
 		    "PAGEMAP_SCAN collects the written pages and re-protects them (6.7+)",
 		    l_appel2_pagemap_scan } } },
+	[ROW_STARTUP] = {
+		"startup", 0, "process startup", "new process to its first system call",
+		"fork, execve of a static program that makes getpid and exits, wait",
+		"fork, dune_init + dune_enter + getpid in guest ring 0, exit, wait",
+		0, 0, TARGET_NONE, "fork-exec-wait" },
 };
 
 uint64_t bench_tsc_overhead;
