@@ -575,8 +575,10 @@ int dune_enter(void)
 
 static void *map_stack(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	/* Not populated: most of the trap stacks is never touched, and a page
+	 * the guest touches first is faulted in by the module (an exit during
+	 * event delivery re-injects the event). */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }

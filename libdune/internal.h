@@ -26,6 +26,8 @@ void dune_full_map_after_fork(void);
  * of the pool and of the page tables is never caught halfway through an
  * edit by another thread. */
 void dune_page_lock(void);
+/* page.c: bytes from dune_page_base_va: the pool, then its pages[]. */
+extern size_t dune_pool_map_len;
 void dune_page_unlock(void);
 
 /* vm.c: after DUNE_GET_LAYOUT: pool, pgroot, and the process's mappings

@@ -1086,7 +1086,7 @@ bool dune_vm_mirror_ro(uintptr_t va, bool make_writable)
 /* mirror_range() of [start, end) but the pool, which has its own big pages. */
 static int mirror_outside_pool(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flags)
 {
-	uintptr_t ps = dune_page_base_va, pe = ps + (uintptr_t)num_pages * PGSIZE;
+	uintptr_t ps = dune_page_base_va, pe = ps + dune_pool_map_len;
 	int r = 0;
 
 	if (end <= ps || start >= pe)
@@ -1158,13 +1158,12 @@ int dune_vm_init(uint64_t *pool_done)
 	/* 2 MiB pages when the pool allows (it is allocated so): 512 entries
 	 * per GiB instead of 262144, which makes dune_init fast in emulators. */
 	if (!(dune_page_base_va & BIG_PGMASK) && !(dune_page_base & BIG_PGMASK) &&
-	    !(((uintptr_t)num_pages * PGSIZE) & BIG_PGMASK))
-		r = dune_vm_map_phys(pgroot, (void *)dune_page_base_va,
-				     (size_t)num_pages * PGSIZE, (void *)dune_page_base,
-				     PERM_R | PERM_W | PERM_BIG);
+	    !(dune_pool_map_len & BIG_PGMASK))
+		r = dune_vm_map_phys(pgroot, (void *)dune_page_base_va, dune_pool_map_len,
+				     (void *)dune_page_base, PERM_R | PERM_W | PERM_BIG);
 	else
 		r = mirror_range(pgroot, dune_page_base_va,
-				 dune_page_base_va + (uintptr_t)num_pages * PGSIZE,
+				 dune_page_base_va + dune_pool_map_len,
 				 PTE_P | PTE_W | PTE_NX, true);
 	if (!r)
 		r = mirror_maps(pgroot);
