@@ -22,13 +22,8 @@ void dune_vm_after_fork(void);
 /* fullmap.c: the same for its lock; what it read of /proc/self/maps is
  * the parent's. */
 void dune_full_map_after_fork(void);
-/* page.c: held across fork (pthread_atfork, vm.c), so that a child's copy
- * of the pool and of the page tables is never caught halfway through an
- * edit by another thread. */
-void dune_page_lock(void);
 /* page.c: bytes from dune_page_base_va: the pool, then its pages[]. */
 extern size_t dune_pool_map_len;
-void dune_page_unlock(void);
 
 /* vm.c: after DUNE_GET_LAYOUT: pool, pgroot, and the process's mappings
  * mirrored into pgroot; *@pool_done gets the time stamp after the pool. */

@@ -44,16 +44,6 @@ void dune_page_after_fork(void)
 {
 	pthread_mutex_init(&page_lock, NULL);
 }
-
-void dune_page_lock(void)
-{
-	pthread_mutex_lock(&page_lock);
-}
-
-void dune_page_unlock(void)
-{
-	pthread_mutex_unlock(&page_lock);
-}
 static struct page_head free_list;
 static size_t nr_listed;	/* pages on free_list */
 static size_t next_fresh;	/* pages[next_fresh..] were never handed out */

@@ -61,21 +61,29 @@ void dune_vm_after_fork(void)
 
 /*
  * A fork child keeps the page tables (entry.c): fork() waits until no
- * other thread is editing them or the pool, so the child's copy is whole.
- * Order as in every edit: vm_lock, then the pool's lock.  (A raw fork
- * system call skips these handlers; the child then gets whatever state
- * the tables were in.)
+ * other thread is editing them, so the child's copy is whole.  Only
+ * vm_lock, which is recursive: the forking thread itself may take a
+ * demand fault before fork() returns (libdune maps the page, allocating
+ * a table page under the pool's lock, which must therefore stay free).
+ * In the child the forking thread has another thread id, so it cannot
+ * unlock what the parent's thread locked: both locks start over there.
+ * (A raw fork system call skips these handlers: the child then gets the
+ * tables as they were, and entry.c resets the locks.)
  */
 static void fork_prepare(void)
 {
 	pthread_mutex_lock(&vm_lock);
-	dune_page_lock();
 }
 
-static void fork_done(void)
+static void fork_parent(void)
 {
-	dune_page_unlock();
 	pthread_mutex_unlock(&vm_lock);
+}
+
+static void fork_child(void)
+{
+	dune_vm_after_fork();
+	dune_page_after_fork();
 }
 
 /* ------------------------------------------------------ address spaces */
@@ -1145,7 +1153,7 @@ int dune_vm_init(uint64_t *pool_done)
 	phys_limit = dune_layout_cache.phys_limit;
 	mmap_base = dune_layout_cache.mmap_base;
 	stack_base = dune_layout_cache.stack_base;
-	if (!atfork_done && pthread_atfork(fork_prepare, fork_done, fork_done) == 0)
+	if (!atfork_done && pthread_atfork(fork_prepare, fork_parent, fork_child) == 0)
 		atfork_done = true;
 	r = dune_page_init(0);
 	if (r)
