@@ -89,6 +89,11 @@ const struct row_info bench_rows[NR_ROWS] = {
 		    "userfaultfd async write-protect, writes fault in the kernel only, one "
 		    "PAGEMAP_SCAN collects the written pages and re-protects them (6.7+)",
 		    l_appel2_pagemap_scan } } },
+	[ROW_IPI] = {
+		"ipi", 0, "inter-processor interrupt", "send to a thread on another CPU, its handler runs",
+		"pthread_kill(SIGUSR1) to a spinning thread, SIGUSR1 handler",
+		"dune_apic_send_ipi (DUNE_SEND_IPI) to a spinning Dune thread, IDT handler",
+		0, 0, TARGET_NONE, "tgkill" },
 	[ROW_STARTUP] = {
 		"startup", 0, "process startup", "new process to its first system call",
 		"fork, execve of a static program that makes getpid and exits, wait",

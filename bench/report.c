@@ -32,6 +32,7 @@ static const char *const exit_names[DUNE_EXIT_NR] = {
 	[DUNE_EXIT_DR_ACCESS] = "dr_access",
 	[DUNE_EXIT_INVALID_STATE] = "invalid_state",
 	[DUNE_EXIT_OTHER] = "other",
+	[DUNE_EXIT_IRQ_WINDOW] = "irq_window",
 };
 
 static const char *exit_name(int i)

@@ -106,6 +106,7 @@ static struct dune_host_stats host_stats;
 static struct dune_startup_stats startup;
 extern char __dune_trap_stubs[];
 extern char __dune_syscall_vmcall[], __dune_syscall_vmmcall[], __dune_user_syscall[];
+extern char __dune_syscall_vmcall_insn[], __dune_syscall_vmmcall_insn[];
 void __dune_load_segments(void);
 
 /* The GDT has the original libdune's (and Linux's) layout; 0x08 stays a
@@ -329,10 +330,10 @@ uint64_t dune_sig_take_pending(void)
 static bool guest_interruptible(const struct dune_config *c)
 {
 	return (c->regs.rflags & 0x200) ||
-	       c->regs.rip == (uint64_t)__dune_syscall_vmcall ||
-	       c->regs.rip == (uint64_t)__dune_syscall_vmmcall ||
-	       c->regs.rip == (uint64_t)__dune_syscall_vmcall + HYPERCALL_INSN_LEN ||
-	       c->regs.rip == (uint64_t)__dune_syscall_vmmcall + HYPERCALL_INSN_LEN;
+	       c->regs.rip == (uint64_t)__dune_syscall_vmcall_insn ||
+	       c->regs.rip == (uint64_t)__dune_syscall_vmmcall_insn ||
+	       c->regs.rip == (uint64_t)__dune_syscall_vmcall_insn + HYPERCALL_INSN_LEN ||
+	       c->regs.rip == (uint64_t)__dune_syscall_vmmcall_insn + HYPERCALL_INSN_LEN;
 }
 
 /*

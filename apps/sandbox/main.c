@@ -31,7 +31,7 @@ extern char **environ;
 
 void sb_log(const char *fmt, ...)
 {
-	static char buf[1024];
+	static __thread char buf[1024];	/* one line per thread */
 	va_list ap;
 	int n;
 
@@ -186,38 +186,81 @@ static void die_by_signal(int sig)
 	exit(128 + sig);
 }
 
-static int run(char **argv, char **envp)
+/* Load the program into a fresh address space: @tf is its first state. */
+static int start(char **argv, char **envp, struct dune_tf *tf)
 {
 	struct exec_image img;
-	struct dune_tf tf;
+	int r = load_program(prog_path, argv, envp, &img);
+
+	if (r) {
+		sb_log("%s: cannot load: %s\n", prog_path, strerror(-r));
+		return RUN_EXIT(127);
+	}
+	memset(tf, 0, sizeof(*tf));
+	tf->rip = img.entry;
+	tf->rsp = img.sp;
+	tf->rflags = 0x202;
+	dune_set_user_fs(0);
+	return 0;
+}
+
+/* Any thread: ring 3 from @tf through its forks and execs. */
+int sb_run_from(struct dune_tf *tf)
+{
 	int r;
 
 	for (;;) {
-		r = load_program(prog_path, argv, envp, &img);
-		if (r) {
-			sb_log("%s: cannot load: %s\n", prog_path, strerror(-r));
-			return 127;
-		}
-		memset(&tf, 0, sizeof(tf));
-		tf.rip = img.entry;
-		tf.rsp = img.sp;
-		tf.rflags = 0x202;
-		dune_set_user_fs(0);
-		r = dune_jump_to_user(&tf);
+		r = dune_jump_to_user(tf);
 		while (r == RUN_FORK) {
-			tf = pending_fork.tf;
-			tf.rax = sandbox_fork();
-			if (tf.rax == 0)
+			*tf = pending_fork.tf;
+			tf->rax = sandbox_fork();
+			if (tf->rax == 0)
 				sig_forget_pending();
-			r = dune_jump_to_user(&tf);
+			r = dune_jump_to_user(tf);
 		}
 		if (r != RUN_EXEC)
 			return r;
 		sig_reset_on_exec();
 		snprintf(prog_path, sizeof(prog_path), "%s", pending_exec.path);
-		argv = pending_exec.argv;
-		envp = pending_exec.envp;
+		r = start(pending_exec.argv, pending_exec.envp, tf);
+		if (r)
+			return r;
 	}
+}
+
+static bool bench;
+static double plain_s, t0;
+
+/* The end of the whole process, from whichever thread sees it. */
+void sb_finish(int r)
+{
+	if (bench) {
+		double t = now() - t0;
+
+		fprintf(stderr, "{\"program\": \"%s\", \"plain_s\": %.6f, \"sandbox_s\": %.6f, "
+			"\"ratio\": %.3f, \"syscalls\": %lu}\n", prog_path, plain_s, t,
+			plain_s > 0 ? t / plain_s : 0.0, (unsigned long)n_syscalls);
+	}
+	if (r & 0x2000)
+		die_by_signal(r & 0xff);
+	fflush(NULL);
+	exit(r & 0xff);
+}
+
+/* The main thread: the program's first thread. */
+static int run(char **argv, char **envp)
+{
+	struct dune_tf tf;
+	int r = start(argv, envp, &tf);
+
+	if (r)
+		return r;
+	r = sb_run_from(&tf);
+	if ((r & ~0xff) == RUN_THREAD_EXIT(0)) {
+		thread_exit_main(r & 0xff);	/* returns when it was the last */
+		r = RUN_EXIT(r);
+	}
+	return r;
 }
 
 static void usage(void)
@@ -229,8 +272,6 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *policy = NULL;
-	bool bench = false;
-	double plain = 0, t0;
 	int i, r;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -256,7 +297,7 @@ int main(int argc, char **argv)
 	if (policy && policy_load(policy))
 		return 2;
 	if (bench)
-		plain = plain_run(argv + i);
+		plain_s = plain_run(argv + i);
 	r = dune_init_and_enter();
 	if (r) {
 		fprintf(stderr, "dune-sandbox: cannot enter Dune mode: %s\n", strerror(-r));
@@ -274,15 +315,5 @@ int main(int argc, char **argv)
 	register_handlers();
 	t0 = now();
 	r = run(argv + i, environ);
-	if (bench) {
-		double t = now() - t0;
-
-		fprintf(stderr, "{\"program\": \"%s\", \"plain_s\": %.6f, \"sandbox_s\": %.6f, "
-			"\"ratio\": %.3f, \"syscalls\": %lu}\n", prog_path, plain, t,
-			plain > 0 ? t / plain : 0.0, (unsigned long)n_syscalls);
-	}
-	if (r & 0x2000)
-		die_by_signal(r & 0xff);
-	fflush(NULL);
-	return r & 0xff;
+	sb_finish(r);
 }

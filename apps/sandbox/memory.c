@@ -4,8 +4,18 @@
  * mappings and with the guest page tables (where only these regions carry
  * PERM_U, so ring 3 can touch nothing else).  Every pointer a system call
  * hands to the kernel is checked against this table.
+ *
+ * The program's threads are the monitor's: one recursive lock covers the
+ * table, the host mappings and the guest page-table edits, so a check
+ * never sees a half-changed table, and a caller that checks and then
+ * copies program memory (syscalls.c, signal.c) holds it across both: no
+ * sibling thread unmaps the memory in between.  Other vCPUs may keep a
+ * stale guest TLB entry for a page changed here; the host mapping changes
+ * with it (the module's mirror follows the host's page tables), so such an
+ * entry reaches no more than the program's own arenas.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -19,9 +29,32 @@ struct region {
 	int prot;
 };
 
+static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static struct region regions[MAX_REGIONS];
 static int n_regions;
 static uintptr_t brk_start, brk_cur, brk_mapped;
+
+void mem_lock(void)
+{
+	pthread_mutex_lock(&lock);
+}
+
+void mem_unlock(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+
+/* A fork child: the lock may be held by a thread the child does not have
+ * (sandbox_fork holds it across the fork, so the table is whole). */
+void mem_after_fork(void)
+{
+	pthread_mutexattr_t a;
+
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&lock, &a);
+	pthread_mutexattr_destroy(&a);
+}
 
 #define RESERVE_FLAGS	(MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED)
 
@@ -71,7 +104,7 @@ static int find(uintptr_t addr)
 	return lo;
 }
 
-bool mem_ok(uintptr_t addr, size_t len, int prot)
+static bool mem_ok_unlocked(uintptr_t addr, size_t len, int prot)
 {
 	uintptr_t end = addr + len;
 	int i;
@@ -89,7 +122,7 @@ bool mem_ok(uintptr_t addr, size_t len, int prot)
 	return true;
 }
 
-long mem_strlen(uintptr_t addr, size_t max)
+static long mem_strlen_unlocked(uintptr_t addr, size_t max)
 {
 	uintptr_t p = addr;
 	int i;
@@ -162,7 +195,7 @@ static int pt_set(uintptr_t start, size_t len, int prot)
 	return r;
 }
 
-long mem_map(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
+static long mem_map_unlocked(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 {
 	void *p;
 	int r;
@@ -184,7 +217,7 @@ long mem_map(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 	return addr;
 }
 
-long mem_unmap(uintptr_t addr, size_t len)
+static long mem_unmap_unlocked(uintptr_t addr, size_t len)
 {
 	len = PG_UP(len);
 	if (!mem_in_arena(addr, len) || addr & (PAGE_SZ - 1))
@@ -197,7 +230,7 @@ long mem_unmap(uintptr_t addr, size_t len)
 	return 0;
 }
 
-long mem_protect(uintptr_t addr, size_t len, int prot)
+static long mem_protect_unlocked(uintptr_t addr, size_t len, int prot)
 {
 	int r;
 
@@ -212,7 +245,7 @@ long mem_protect(uintptr_t addr, size_t len, int prot)
 	return r ? r : pt_set(addr, len, prot);
 }
 
-int mem_remap_all(void)
+static int mem_remap_all_unlocked(void)
 {
 	for (int i = 0; i < n_regions; i++) {
 		int r = pt_set(regions[i].start, regions[i].end - regions[i].start,
@@ -224,7 +257,7 @@ int mem_remap_all(void)
 	return 0;
 }
 
-void mem_unmap_all(void)
+static void mem_unmap_all_unlocked(void)
 {
 	while (n_regions)
 		mem_unmap(regions[0].start, regions[0].end - regions[0].start);
@@ -257,7 +290,7 @@ static bool range_free(uintptr_t addr, size_t len)
 			 MAP_POPULATE | MAP_STACK | MAP_DENYWRITE | MAP_FIXED_NOREPLACE | \
 			 MAP_GROWSDOWN | MAP_EXECUTABLE | MAP_SHARED_VALIDATE)
 
-long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
+static long sys_mmap_unlocked(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
 {
 	struct stat st;
 
@@ -303,7 +336,7 @@ static int region_prot(uintptr_t addr)
 	return i < n_regions && regions[i].start <= addr ? regions[i].prot : -1;
 }
 
-long sys_mremap(uintptr_t old, size_t oldlen, size_t newlen, int flags, uintptr_t new_addr)
+static long sys_mremap_unlocked(uintptr_t old, size_t oldlen, size_t newlen, int flags, uintptr_t new_addr)
 {
 	uintptr_t to;
 	int prot;
@@ -342,12 +375,12 @@ long sys_mremap(uintptr_t old, size_t oldlen, size_t newlen, int flags, uintptr_
 	return to;
 }
 
-void mem_set_brk(uintptr_t start)
+static void mem_set_brk_unlocked(uintptr_t start)
 {
 	brk_start = brk_cur = brk_mapped = PG_UP(start);
 }
 
-long sys_brk(uintptr_t brk)
+static long sys_brk_unlocked(uintptr_t brk)
 {
 	uintptr_t want = PG_UP(brk);
 
@@ -364,4 +397,110 @@ long sys_brk(uintptr_t brk)
 	brk_mapped = want;
 	brk_cur = brk;
 	return brk_cur;
+}
+
+/* ---------------------------------------- the same, under the lock */
+
+bool mem_ok(uintptr_t addr, size_t len, int prot)
+{
+	bool r;
+
+	pthread_mutex_lock(&lock);
+	r = mem_ok_unlocked(addr, len, prot);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+long mem_strlen(uintptr_t addr, size_t max)
+{
+	long r;
+
+	pthread_mutex_lock(&lock);
+	r = mem_strlen_unlocked(addr, max);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+long mem_map(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
+{
+	long r;
+
+	pthread_mutex_lock(&lock);
+	r = mem_map_unlocked(addr, len, prot, flags, fd, off);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+long mem_unmap(uintptr_t addr, size_t len)
+{
+	long r;
+
+	pthread_mutex_lock(&lock);
+	r = mem_unmap_unlocked(addr, len);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+long mem_protect(uintptr_t addr, size_t len, int prot)
+{
+	long r;
+
+	pthread_mutex_lock(&lock);
+	r = mem_protect_unlocked(addr, len, prot);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+int mem_remap_all(void)
+{
+	int r;
+
+	pthread_mutex_lock(&lock);
+	r = mem_remap_all_unlocked();
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+void mem_unmap_all(void)
+{
+	pthread_mutex_lock(&lock);
+	mem_unmap_all_unlocked();
+	pthread_mutex_unlock(&lock);
+}
+
+long sys_mmap(uintptr_t addr, size_t len, int prot, int flags, int fd, long off)
+{
+	long r;
+
+	pthread_mutex_lock(&lock);
+	r = sys_mmap_unlocked(addr, len, prot, flags, fd, off);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+long sys_mremap(uintptr_t old, size_t oldlen, size_t newlen, int flags, uintptr_t new_addr)
+{
+	long r;
+
+	pthread_mutex_lock(&lock);
+	r = sys_mremap_unlocked(old, oldlen, newlen, flags, new_addr);
+	pthread_mutex_unlock(&lock);
+	return r;
+}
+
+void mem_set_brk(uintptr_t start)
+{
+	pthread_mutex_lock(&lock);
+	mem_set_brk_unlocked(start);
+	pthread_mutex_unlock(&lock);
+}
+
+long sys_brk(uintptr_t brk)
+{
+	long r;
+
+	pthread_mutex_lock(&lock);
+	r = sys_brk_unlocked(brk);
+	pthread_mutex_unlock(&lock);
+	return r;
 }

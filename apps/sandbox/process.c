@@ -19,7 +19,7 @@
 
 #include "sandbox.h"
 
-struct pending_fork pending_fork;
+__thread struct pending_fork pending_fork;
 
 /* Open descriptors now, as a set. */
 static void open_fds(bool set[1024])
@@ -75,7 +75,12 @@ long sandbox_fork(void)
 	open_fds(prog_fd);
 	for (int i = 0; i < 1024; i++)
 		prog_fd[i] = prog_fd[i] && !monitor_fd[i];
+	/* The region table stays whole across the fork: no sibling thread
+	 * changes it meanwhile (the child has none of them). */
+	mem_lock();
 	pid = fork();
+	if (pid != 0)
+		mem_unlock();
 	if (pid < 0)
 		return -errno;
 	if (pid > 0) {
@@ -83,7 +88,10 @@ long sandbox_fork(void)
 			put_tid(f.parent_tid, pid);
 		return pid;
 	}
-	/* The child, in host mode. */
+	/* The child, in host mode, with only this thread. */
+	mem_after_fork();
+	sig_after_fork();
+	threads_after_fork();
 	r = dune_enter();
 	if (r) {
 		sb_log("fork: the child cannot enter Dune mode: %s\n", strerror(-r));
@@ -100,6 +108,7 @@ long sandbox_fork(void)
 	dune_set_user_fs(ufs);
 	if (f.flags & CLONE_CHILD_SETTID)
 		put_tid(f.child_tid, getpid());
+	clear_child_tid = f.flags & CLONE_CHILD_CLEARTID ? f.child_tid : 0;
 	if (f.flags & CLONE_PARENT_SETTID)
 		put_tid(f.parent_tid, getpid());
 	return 0;

@@ -43,8 +43,14 @@
 #define RUN_EXEC	0x1000
 #define RUN_SIGNAL(sig)	(0x2000 | (sig))
 #define RUN_FORK	0x1001
+#define RUN_THREAD_EXIT(code)	(0x3000 | ((code) & 0xff))	/* SYS_exit: this thread */
 
 /* ------------------------------------------------------------ memory.c */
+/* Every function here takes the region lock itself; a caller that checks
+ * and then copies program memory holds it across both (recursive). */
+void mem_lock(void);
+void mem_unlock(void);
+void mem_after_fork(void);
 int mem_init(void);
 /* Is [addr, addr + len) all program memory with at least @prot? */
 bool mem_ok(uintptr_t addr, size_t len, int prot);
@@ -87,6 +93,9 @@ void sb_syscall(struct dune_tf *tf);
  * refuse with @ret and one log line saying @why. */
 long sb_host(struct dune_tf *tf);
 long sb_deny(uint64_t a[6], long ret, const char *why);
+/* Argument @i of the call in progress becomes @copy (monitor memory) for
+ * the kernel; the program's register comes back after the call. */
+void sb_substitute(struct dune_tf *tf, uint64_t a[6], int i, const void *copy);
 
 /* --------------------------------------------------------------- net.c */
 long sc_socket(struct dune_tf *tf, uint64_t a[6]);
@@ -102,7 +111,8 @@ long sc_ppoll(struct dune_tf *tf, uint64_t a[6]);
 
 /* ------------------------------------------------------------ signal.c */
 extern uint64_t sig_actions[65][4];	/* the program's actions (kernel layout) */
-extern uint64_t sig_mask;		/* the program's blocked signals */
+extern __thread uint64_t sig_mask;	/* this thread's blocked signals */
+void sig_after_fork(void);
 int sig_set_action(int sig, const uint64_t act[4]);
 void sig_reset_on_exec(void);
 void sig_forget_pending(void);
@@ -129,12 +139,27 @@ struct pending_fork {
 	unsigned long flags;
 	uintptr_t parent_tid, child_tid;
 };
-extern struct pending_fork pending_fork;
+extern __thread struct pending_fork pending_fork;
 long sandbox_fork(void);
 void note_start_fds(void);
 void mark_monitor_fds(void);
 
+/* ------------------------------------------------------------ thread.c */
+extern __thread uintptr_t clear_child_tid;
+long sc_clone_thread(struct dune_tf *tf, uint64_t a[6]);
+long sc_set_tid_address(struct dune_tf *tf, uint64_t a[6]);
+long sc_futex(struct dune_tf *tf, uint64_t a[6]);
+bool thread_is_ours(long tid);
+int threads_live(void);
+void threads_after_fork(void);
+void thread_exit_main(int code);
+
 /* -------------------------------------------------------------- main.c */
+/* Run ring 3 from @tf in this thread (forks and execs included) until it
+ * ends: returns a RUN_* code. */
+int sb_run_from(struct dune_tf *tf);
+/* End the whole process as @r (RUN_EXIT or RUN_SIGNAL) says. */
+void sb_finish(int r) __attribute__((noreturn));
 extern char prog_path[4096];		/* what /proc/self/exe names */
 extern bool monitor_fd[1024];		/* descriptors the program may not use */
 extern uint64_t n_syscalls;

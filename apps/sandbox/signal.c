@@ -18,10 +18,17 @@
  * program's memory: a forged frame can restore any registers ring 3 may
  * hold, but no privileged flag and no state XRSTOR could fault on.
  *
+ * Threads: the mask (and rt_sigsuspend's) is each thread's own; noted
+ * signals are the process's, taken by whichever thread next comes back
+ * from a system call with the signal unblocked (a tgkill to one thread is
+ * not kept for that thread).  A fault runs its handler in the faulting
+ * thread, or ends the whole process.
+ *
  * Not offered: alternate signal stacks, and a signal that arrives while
  * ring-3 code computes without a system call waits for the next one.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,9 +50,9 @@
 #define CLEAR_ON_ENTRY	0x10500UL	/* RF DF TF */
 
 uint64_t sig_actions[65][4];	/* handler, flags, restorer, mask (kernel order) */
-uint64_t sig_mask;
-static uint64_t suspend_mask;	/* the mask before rt_sigsuspend, or 0 */
-static bool suspending;
+__thread uint64_t sig_mask;
+static __thread uint64_t suspend_mask;	/* the mask before rt_sigsuspend, or 0 */
+static __thread bool suspending;
 static volatile uint64_t pending;
 static siginfo_t infos[65];
 
@@ -72,6 +79,13 @@ static struct {
 	uint8_t *state;
 } saved[NR_SAVED];
 static unsigned int next_saved;
+static pthread_mutex_t saved_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A fork child: the lock may have been held by a thread it does not have. */
+void sig_after_fork(void)
+{
+	pthread_mutex_init(&saved_lock, NULL);
+}
 
 static void host_handler(int sig, siginfo_t *si, void *uc)
 {
@@ -133,8 +147,10 @@ static void save_xstate(uintptr_t frame, const struct dune_tf *tf)
 {
 	size_t size;
 	void *x = dune_tf_xstate(tf, &size);
-	unsigned int i = next_saved++ % NR_SAVED;
+	unsigned int i;
 
+	pthread_mutex_lock(&saved_lock);
+	i = next_saved++ % NR_SAVED;
 	if (saved[i].size != size) {
 		free(saved[i].state);
 		saved[i].state = malloc(size);
@@ -143,6 +159,7 @@ static void save_xstate(uintptr_t frame, const struct dune_tf *tf)
 	saved[i].frame = saved[i].state ? frame : 0;
 	if (saved[i].state)
 		memcpy(saved[i].state, x, size);
+	pthread_mutex_unlock(&saved_lock);
 }
 
 static void restore_xstate(uintptr_t frame, struct dune_tf *tf)
@@ -150,13 +167,15 @@ static void restore_xstate(uintptr_t frame, struct dune_tf *tf)
 	size_t size;
 	void *x = dune_tf_xstate(tf, &size);
 
+	pthread_mutex_lock(&saved_lock);
 	for (int i = 0; i < NR_SAVED; i++) {
 		if (saved[i].frame != frame || saved[i].size != size)
 			continue;
 		memcpy(x, saved[i].state, size);
 		saved[i].frame = 0;
-		return;
+		break;
 	}
+	pthread_mutex_unlock(&saved_lock);
 }
 
 static void fill_mcontext(struct sigcontext *mc, const struct dune_tf *tf)
@@ -197,6 +216,8 @@ static void setup_frame(struct dune_tf *tf, int sig, const siginfo_t *info, uint
 	size_t xsize;
 	void *x = dune_tf_xstate(tf, &xsize);
 
+	/* Held while the frame is written: no sibling unmaps it meanwhile. */
+	mem_lock();
 	if (!(act[1] & SA_RESTORER) || !mem_ok(sp, fp + FXSAVE_SZ - sp, PROT_READ | PROT_WRITE)) {
 		sb_log("program killed by SIGSEGV: cannot deliver signal %d (%s)\n", sig,
 		       act[1] & SA_RESTORER ? "stack not writable" : "no restorer");
@@ -214,6 +235,7 @@ static void setup_frame(struct dune_tf *tf, int sig, const siginfo_t *info, uint
 	f->uc.uc_sigmask = suspending ? suspend_mask : sig_mask;
 	f->info = *info;
 	memcpy((void *)fp, x, xsize < FXSAVE_SZ ? xsize : FXSAVE_SZ);
+	mem_unlock();
 	save_xstate(sp, tf);
 
 	if (suspending)
@@ -249,7 +271,10 @@ void sig_deliver_pending(struct dune_tf *tf)
 	while ((p = __atomic_load_n(&pending, __ATOMIC_ACQUIRE) & ~sig_mask)) {
 		int sig = __builtin_ctzll(p) + 1;
 
-		__atomic_fetch_and(&pending, ~SIG_BIT(sig), __ATOMIC_ACQ_REL);
+		/* Taken by this thread only if it cleared the bit itself: a
+		 * sibling may be taking the same signal now. */
+		if (!(__atomic_fetch_and(&pending, ~SIG_BIT(sig), __ATOMIC_ACQ_REL) & SIG_BIT(sig)))
+			continue;
 		if (has_handler(sig)) {
 			setup_frame(tf, sig, &infos[sig], 0, 0);
 		} else if (sig_actions[sig][0] == (uintptr_t)SIG_DFL && !default_ignored(sig)) {
@@ -317,12 +342,14 @@ long sc_sigreturn(struct dune_tf *tf, uint64_t a[6])
 	struct sigcontext mc;
 
 	(void)a;
+	mem_lock();
 	if (!mem_ok(frame, sizeof(*f), PROT_READ)) {
 		sb_log("program killed by SIGSEGV: rt_sigreturn without a signal frame\n");
 		dune_ret_from_user(RUN_SIGNAL(SIGSEGV));
 	}
 	mc = f->uc.uc_mcontext;
 	sig_mask = f->uc.uc_sigmask & ~UNBLOCKABLE;
+	mem_unlock();
 	tf->r8 = mc.r8;
 	tf->r9 = mc.r9;
 	tf->r10 = mc.r10;

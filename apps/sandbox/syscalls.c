@@ -6,6 +6,16 @@
  * call is passed to the host kernel, which would otherwise read or write
  * any of the monitor's memory on the program's behalf.  Calls not in the
  * table are refused with ENOSYS and logged.
+ *
+ * The program may have threads, and a sibling can rewrite its memory
+ * between the check and the kernel's read.  So what the check reads from
+ * program memory and the kernel would read again -- paths, iovec arrays --
+ * is copied into this thread's monitor memory under the region lock,
+ * checked there, and the call gets a pointer to the copy (the registers
+ * are put back afterwards, as Linux leaves them).  Buffers the kernel only
+ * reads or writes as data need no copy: the arenas hold nothing but the
+ * program's memory, so a buffer unmapped or remapped by a sibling meanwhile
+ * is at worst EFAULT, never the monitor's memory.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +35,7 @@
 
 #include "sandbox.h"
 #include "sigrules.h"
+#include "threadrules.h"
 
 enum {
 	A_INT,		/* not a pointer */
@@ -76,11 +87,17 @@ struct sc {
 struct pending_exec pending_exec;
 
 static dev_t proc_dev;
-static char pathbuf[2][4096];		/* resolved paths (not on the 64 KiB trap stack) */
+/* Per thread, not on the 64 KiB trap stack: resolved paths, the copies of
+ * path arguments and of an iovec array the kernel is given. */
+static __thread char pathbuf[2][4096];
+static __thread char pathcopy[2][4096];
+static __thread struct iovec iovcopy[1024];
+static __thread uint64_t orig_arg[6];
+static __thread unsigned int substituted;	/* bit i: argument i points at a copy */
 
 /* ---------------------------------------------------------------- logging */
 
-static const struct sc *cur;
+static __thread const struct sc *cur;
 
 static void log_call(const struct sc *s, uint64_t nr, const uint64_t a[6], long ret,
 		     const char *why)
@@ -89,7 +106,8 @@ static void log_call(const struct sc *s, uint64_t nr, const uint64_t a[6], long 
 	int n = 0;
 
 	for (int i = 0; i < 6; i++) {
-		if (s && s->args[i].kind == A_PATH && mem_strlen(a[i], 256) >= 0)
+		if (s && s->args[i].kind == A_PATH &&
+		    (a[i] == (uintptr_t)pathcopy[0] || a[i] == (uintptr_t)pathcopy[1]))
 			n += snprintf(args + n, sizeof(args) - n, "%s\"%s\"", i ? ", " : "",
 				      (const char *)a[i]);
 		else
@@ -171,7 +189,46 @@ static bool is_self_exe(const char *abs)
 
 /* ------------------------------------------------------------- arg checks */
 
-static long check_args(const struct sc *s, uint64_t a[6])
+static void set_arg(struct dune_tf *tf, int i, uint64_t v)
+{
+	switch (i) {
+	case 0: ARG0(tf) = v; break;
+	case 1: ARG1(tf) = v; break;
+	case 2: ARG2(tf) = v; break;
+	case 3: ARG3(tf) = v; break;
+	case 4: ARG4(tf) = v; break;
+	case 5: ARG5(tf) = v; break;
+	}
+}
+
+/* Argument @i is now @copy (monitor memory) for the kernel too. */
+static void substitute(struct dune_tf *tf, uint64_t a[6], int i, const void *copy)
+{
+	orig_arg[i] = a[i];
+	a[i] = (uintptr_t)copy;
+	set_arg(tf, i, a[i]);
+	substituted |= 1U << i;
+}
+
+void sb_substitute(struct dune_tf *tf, uint64_t a[6], int i, const void *copy)
+{
+	substitute(tf, a, i, copy);
+}
+
+/* After the call: the program's registers as it passed them. */
+static void put_back_args(struct dune_tf *tf, uint64_t a[6])
+{
+	for (int i = 0; i < 6; i++) {
+		if (substituted & (1U << i)) {
+			a[i] = orig_arg[i];
+			set_arg(tf, i, a[i]);
+		}
+	}
+	substituted = 0;
+}
+
+/* The caller holds the region lock. */
+static long check_args(struct dune_tf *tf, const struct sc *s, uint64_t a[6])
 {
 	int dirfd = AT_FDCWD, npath = 0;
 
@@ -197,10 +254,15 @@ static long check_args(const struct sc *s, uint64_t a[6])
 			char *abs = pathbuf[npath & 1];
 			int r;
 
+			long n;
+
 			if (g->opt && !a[i])
 				break;
-			if (mem_strlen(a[i], 4096) < 0)
+			n = mem_strlen(a[i], 4096);
+			if (n < 0)
 				return deny(a, -EFAULT, "path not in the program's memory");
+			memcpy(pathcopy[npath & 1], (const void *)a[i], n + 1);
+			substitute(tf, a, i, pathcopy[npath & 1]);
 			r = resolve(dirfd, (const char *)a[i], abs, sizeof(pathbuf[0]));
 			if (r)
 				return r;
@@ -219,10 +281,12 @@ static long check_args(const struct sc *s, uint64_t a[6])
 			break;
 		case A_IOV_IN:
 		case A_IOV_OUT: {
-			const struct iovec *iov = (const struct iovec *)a[i];
+			const struct iovec *iov = iovcopy;
 
 			if (len > 1024 || !mem_ok(a[i], len * sizeof(*iov), PROT_READ))
 				return deny(a, -EFAULT, "iovec not in the program's memory");
+			memcpy(iovcopy, (const void *)a[i], len * sizeof(*iov));
+			substitute(tf, a, i, iovcopy);
 			for (size_t k = 0; k < len; k++)
 				if (!mem_ok((uintptr_t)iov[k].iov_base, iov[k].iov_len,
 					    g->kind == A_IOV_IN ? PROT_READ : PROT_WRITE))
@@ -256,24 +320,84 @@ long sb_deny(uint64_t a[6], long ret, const char *why)
 	return deny(a, ret, why);
 }
 
-/* No descriptor of /proc/PID/mem: it would reach the monitor's memory. */
-static long sc_open(struct dune_tf *tf, uint64_t a[6])
+/* Is @fd (any kind, O_PATH too) a /proc/PID/mem or task/TID/mem file? */
+static bool is_proc_mem(int fd)
 {
-	long fd = host(tf);
 	char link[64], target[512];
 	struct stat st;
 	ssize_t l;
 
-	if (fd < 0 || fstat(fd, &st) || st.st_dev != proc_dev)
-		return fd;
-	snprintf(link, sizeof(link), "/proc/self/fd/%ld", fd);
+	if (fstat(fd, &st) || st.st_dev != proc_dev)
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	l = readlink(link, target, sizeof(target) - 1);
 	target[l > 0 ? l : 0] = 0;
-	if (l > 0 && (!strcmp(target + (l >= 4 ? l - 4 : 0), "/mem") || strstr(target, "/mem ("))) {
-		close(fd);
-		return deny(a, -EACCES, "the process's memory file");
+	return l > 0 && (!strcmp(target + (l >= 4 ? l - 4 : 0), "/mem") || strstr(target, "/mem ("));
+}
+
+/*
+ * No descriptor of /proc/PID/mem: it would reach the monitor's memory.
+ * The file is first opened O_PATH (no read, write or map through that
+ * descriptor, so a sibling thread guessing its number gets nothing),
+ * checked, and only then opened for real through /proc/self/fd, which
+ * is the same inode whatever the path names meanwhile.  A file that does
+ * not exist yet is created with O_EXCL, which never opens an existing
+ * file.  The descriptor keeps the number the O_PATH one had (the lowest
+ * free, as open returns).
+ */
+static long sc_open(struct dune_tf *tf, uint64_t a[6])
+{
+	int dirfd = tf->rax == SYS_openat ? (int)a[0] : AT_FDCWD;
+	const char *path = (const char *)a[tf->rax == SYS_openat ? 1 : 0];
+	int flags = tf->rax == SYS_openat ? (int)a[2] : tf->rax == SYS_open ? (int)a[1] :
+		    O_CREAT | O_WRONLY | O_TRUNC;
+	mode_t mode = tf->rax == SYS_openat ? a[3] : tf->rax == SYS_open ? a[2] : a[1];
+	char link[64];
+
+	for (int tries = 0; tries < 8; tries++) {
+		int p = openat(dirfd, path, O_PATH | O_CLOEXEC |
+			       (flags & (O_NOFOLLOW | O_DIRECTORY)), 0);
+		int fd;
+
+		if (p < 0) {
+			if (errno != ENOENT || !(flags & O_CREAT))
+				return -errno;
+			fd = openat(dirfd, path, flags | O_EXCL, mode);
+			if (fd >= 0 || errno != EEXIST || flags & O_EXCL)
+				return fd >= 0 ? fd : -errno;
+			continue;	/* created meanwhile: open it as it is */
+		}
+		if (is_proc_mem(p)) {
+			close(p);
+			return deny(a, -EACCES, "the process's memory file");
+		}
+		if (flags & O_PATH) {
+			if (!(flags & O_CLOEXEC))
+				fcntl(p, F_SETFD, 0);
+			return p;
+		}
+		if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+			close(p);
+			return -EEXIST;
+		}
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", p);
+		fd = open(link, flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW), mode);
+		if (fd < 0) {
+			fd = -errno;
+			close(p);
+			return fd;
+		}
+		if (dup3(fd, p, flags & O_CLOEXEC) == p) {
+			close(fd);
+			return p;
+		}
+		close(p);
+		return fd;
 	}
-	return fd;
+	/* Still no file to open, but one in the way of O_EXCL: a dangling
+	 * symlink, which Linux would follow to create its target.  Opening
+	 * it without O_EXCL could meet /proc/PID/mem if the link changes. */
+	return -EEXIST;
 }
 
 static long sc_readlink(struct dune_tf *tf, uint64_t a[6])
@@ -339,8 +463,11 @@ static long sc_arch_prctl(struct dune_tf *tf, uint64_t a[6])
 	return deny(a, -EINVAL, "arch_prctl code not modelled");
 }
 
+/* exit ends this thread (and its vCPU), exit_group the process. */
 static long sc_exit(struct dune_tf *tf, uint64_t a[6])
 {
+	if (tf->rax == SYS_exit)
+		dune_ret_from_user(RUN_THREAD_EXIT((int)a[0]));
 	dune_ret_from_user(RUN_EXIT((int)a[0]));
 }
 
@@ -408,19 +535,14 @@ static long sc_nosys(struct dune_tf *tf, uint64_t a[6])
 	return -ENOSYS;
 }
 
-static long sc_gettid(struct dune_tf *tf, uint64_t a[6])
-{
-	return syscall(SYS_gettid);
-}
-
 static long sc_kill(struct dune_tf *tf, uint64_t a[6])
 {
 	long pid = (long)a[0];
 	int sig = (int)a[tf->rax == SYS_tgkill ? 2 : 1];
 
 	if (tf->rax == SYS_kill ? pid != getpid() && pid != 0 :
-	    tf->rax == SYS_tgkill ? pid != getpid() || (long)a[1] != syscall(SYS_gettid) :
-	    pid != syscall(SYS_gettid))
+	    tf->rax == SYS_tgkill ? pid != getpid() || !thread_is_ours((long)a[1]) :
+	    !thread_is_ours(pid))
 		return deny(a, -EPERM, "a signal to another process");
 	if (sig < 0 || sig > 64)
 		return -EINVAL;
@@ -438,19 +560,19 @@ static long sc_kill(struct dune_tf *tf, uint64_t a[6])
 
 /*
  * fork, vfork (run as a fork: the parent does not wait) and a clone with
- * fork's flags: the monitor forks (process.c).  Threads and shared-memory
- * clones (CLONE_VM, CLONE_THREAD, ...) are refused.
+ * fork's flags: the monitor forks (process.c).  A clone with thread flags
+ * is a new thread (thread.c); other shared-memory clones are refused.
  */
-#define FORK_FLAGS	(CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID | 0xff)
-
 static long sc_fork(struct dune_tf *tf, uint64_t a[6])
 {
 	struct pending_fork *f = &pending_fork;
 
 	memset(f, 0, sizeof(*f));
+	if (tf->rax == SYS_clone && a[0] & CLONE_VM)
+		return sc_clone_thread(tf, a);
 	if (tf->rax == SYS_clone) {
-		if (a[0] & ~FORK_FLAGS || (a[0] & 0xff) != SIGCHLD || a[1])
-			return deny(a, -EPERM, "threads and shared-memory clones are not offered");
+		if (sb_clone_kind(a[0], a[1]) != SB_CLONE_FORK)
+			return deny(a, -EPERM, "clone flags not offered");
 		if ((a[0] & CLONE_PARENT_SETTID && !mem_ok(a[2], 4, PROT_WRITE)) ||
 		    (a[0] & CLONE_CHILD_SETTID && !mem_ok(a[3], 4, PROT_WRITE)))
 			return deny(a, -EFAULT, "tid pointer not in the program's memory");
@@ -462,9 +584,11 @@ static long sc_fork(struct dune_tf *tf, uint64_t a[6])
 	dune_ret_from_user(RUN_FORK);
 }
 
+/* clone3 is not modelled: ENOSYS, on which glibc (pthread_create, fork,
+ * posix_spawn) falls back to clone.  Not logged: every thread would log. */
 static long sc_clone3(struct dune_tf *tf, uint64_t a[6])
 {
-	return deny(a, -ENOSYS, "clone3 not modelled (the C library falls back to clone)");
+	return -ENOSYS;
 }
 
 static long sc_ioctl(struct dune_tf *tf, uint64_t a[6])
@@ -575,6 +699,8 @@ static long sc_execve(struct dune_tf *tf, uint64_t a[6])
 	char **argv, **envp;
 	int fd;
 
+	if (threads_live() > 1)
+		return deny(a, -EAGAIN, "execve with other threads running is not offered");
 	if (access(abs, X_OK))
 		return -errno;
 	fd = open(abs, O_RDONLY | O_CLOEXEC);
@@ -585,8 +711,10 @@ static long sc_execve(struct dune_tf *tf, uint64_t a[6])
 		return -ENOEXEC;
 	}
 	close(fd);
+	mem_lock();
 	argv = copy_vec(a[1]);
 	envp = copy_vec(a[2]);
+	mem_unlock();
 	if (!argv || !envp)
 		return deny(a, -EFAULT, "argv/envp not in the program's memory");
 	snprintf(pending_exec.path, sizeof(pending_exec.path), "%s", abs);
@@ -705,7 +833,8 @@ static const struct sc table[] = {
 	[SYS_rt_sigpending] = { "rt_sigpending", sc_sigpending, { OUT(8), INT } },
 	[SYS_pause] = { "pause", NULL, { } },
 	[SYS_sigaltstack] = { "sigaltstack", sc_sigaltstack, { IN_OPT(24), OUT_OPT(24) } },
-	[SYS_set_tid_address] = { "set_tid_address", sc_gettid, { INT } },
+	[SYS_set_tid_address] = { "set_tid_address", sc_set_tid_address, { INT } },
+	[SYS_futex] = { "futex", sc_futex, { INT, INT, INT, INT, INT, INT } },
 	[SYS_set_robust_list] = { "set_robust_list", sc_zero, { INT, INT } },
 	[SYS_rseq] = { "rseq", sc_nosys, { INT, INT, INT, INT } },
 	[SYS_kill] = { "kill", sc_kill, { INT, INT } },
@@ -773,6 +902,7 @@ void sb_syscall(struct dune_tf *tf)
 	long r;
 
 	n_syscalls++;
+	substituted = 0;	/* an execve that went through never put its back */
 	cur = nr < N_TABLE && table[nr].name ? &table[nr] : NULL;
 	if (!cur) {
 		log_call(NULL, nr, a, -ENOSYS, "system call not modelled by the sandbox");
@@ -783,9 +913,14 @@ void sb_syscall(struct dune_tf *tf)
 		tf->rax = deny(a, -EPERM, "system call denied by the policy");
 		return;
 	}
-	r = check_args(cur, a);
+	/* Checks and copies see one region table and one memory: no sibling
+	 * thread maps or unmaps in between. */
+	mem_lock();
+	r = check_args(tf, cur, a);
+	mem_unlock();
 	if (!r)
 		r = cur->fn ? cur->fn(tf, a) : host(tf);
+	put_back_args(tf, a);
 	if (sb_is_restart_code(r))	/* interrupted by a signal */
 		r = sig_interrupted(tf, nr, r);
 	tf->rax = r;

@@ -83,15 +83,22 @@ __dune_ret:
 2:
 .endm
 
-	.globl __dune_syscall_vmcall
+/*
+ * The _insn labels mark the hypercall itself: a guest stopped there is at
+ * a system call, where libdune may deliver a signal (entry.c,
+ * guest_interruptible) although SYSCALL cleared IF.
+ */
+	.globl __dune_syscall_vmcall, __dune_syscall_vmcall_insn
 __dune_syscall_vmcall:
 	MAP_GEN_BUMP
+__dune_syscall_vmcall_insn:
 	vmcall
 	jmp __dune_syscall_signals
 
-	.globl __dune_syscall_vmmcall
+	.globl __dune_syscall_vmmcall, __dune_syscall_vmmcall_insn
 __dune_syscall_vmmcall:
 	MAP_GEN_BUMP
+__dune_syscall_vmmcall_insn:
 	vmmcall
 	/* fall through */
 

@@ -468,6 +468,26 @@ void dune_get_startup_stats(struct dune_startup_stats *out);
  */
 int dune_get_stats(struct dune_stats *st);
 
+/* ------------------------------------------ inter-processor interrupts */
+
+/*
+ * The original libdune's x2APIC API, on DUNE_SEND_IPI (docs/ipi.md).  A
+ * vCPU's id is its thread's id (gettid()); dune_apic_init_rt_entry() in
+ * libdune/local.h records it for the calling thread's CPU, which
+ * dune_apic_id_for_cpu() looks up (*error set when @cpu has no entry).
+ * dune_apic_send_ipi() sends @vector (32..255) to the vCPU @dest of this
+ * process; the target's handler registered with
+ * dune_register_intr_handler(@vector) runs when the target's guest has
+ * interrupts on.  Returns 0, or -1 with errno (EINVAL: vector < 32; ESRCH:
+ * no such vCPU in this process; EBADF: not initialized).  The original
+ * returned void: callers that ignore the result compile unchanged.
+ * dune_apic_eoi() does nothing: there is no APIC state to end.
+ */
+uint32_t dune_apic_id(void);
+uint32_t dune_apic_id_for_cpu(uint32_t cpu, bool *error);
+int dune_apic_send_ipi(uint8_t vector, uint32_t destination_apic_id);
+void dune_apic_eoi(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -114,6 +114,15 @@ static long dune_ioctl_stats(struct file *file, void __user *arg)
 	return 0;
 }
 
+static long dune_ioctl_send_ipi(struct file *file, void __user *arg)
+{
+	struct dune_ipi req;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	return dune_ipi_send(file->private_data, &req);
+}
+
 static int dune_open(struct inode *inode, struct file *file)
 {
 	struct dune_file *df = dune_file_alloc();
@@ -143,6 +152,8 @@ static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dune_ioctl_enter(file, uarg);
 	case DUNE_GET_STATS:
 		return dune_ioctl_stats(file, uarg);
+	case DUNE_SEND_IPI:
+		return dune_ioctl_send_ipi(file, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -197,6 +197,7 @@ int dune_handle_exit(struct dune_vcpu *vcpu, const struct dune_exit *exit,
 	switch (exit->reason) {
 	case DUNE_EXIT_EXTINT:
 	case DUNE_EXIT_NMI:
+	case DUNE_EXIT_IRQ_WINDOW:	/* the next entry injects (ipi.c) */
 		return 1;
 	case DUNE_EXIT_HYPERCALL:
 		return handle_hypercall(vcpu, exit, conf);

@@ -22,6 +22,7 @@
 #include "exit.h"
 #include "guest_entry.h"
 #include "hv.h"
+#include "ipi.h"
 #include "run.h"
 #include "vm.h"
 
@@ -140,6 +141,7 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *c
 	vcpu->fs_base = conf->fs_base;
 	vcpu->gs_base = conf->gs_base;
 	vcpu->tlb_gen = -1;
+	dune_ipi_init(vcpu);
 	dune_preempt_key_get();
 	preempt_notifier_init(&vcpu->pn, &dune_preempt_ops);
 
@@ -196,6 +198,24 @@ static struct dune_vcpu *vcpu_find(struct dune_file *df)
 	list_for_each_entry(node, &df->vcpus, list)
 		if (node->tid == current->pid)
 			return node->vcpu;
+	return NULL;
+}
+
+/**
+ * dune_vcpu_by_tid - a live vCPU of @df by its thread's id.
+ * @df:		the /dev/dune file; df->lock held (the vCPU stays allocated
+ *		while it is).
+ * @tid:	the thread id.
+ *
+ * Returns the vCPU, or NULL: no such thread, not in Dune mode, or exiting.
+ */
+struct dune_vcpu *dune_vcpu_by_tid(struct dune_file *df, u32 tid)
+{
+	struct dune_vcpu_node *node;
+
+	list_for_each_entry(node, &df->vcpus, list)
+		if ((u32)node->tid == tid)
+			return READ_ONCE(node->task->flags) & PF_EXITING ? NULL : node->vcpu;
 	return NULL;
 }
 
@@ -260,9 +280,11 @@ static bool run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 	gen = atomic64_read(&vcpu->vm->tlb_gen);
+	dune_ipi_before_entry(vcpu);
 	dune_guest_enter_irqoff();
 	dune_hv->vcpu_run(vcpu, exit, gen != vcpu->tlb_gen);
 	dune_guest_exit_irqoff();
+	dune_ipi_after_exit(vcpu);
 	/*
 	 * Both VM exit and #VMEXIT leave DR7 with every breakpoint off (SDM
 	 * 28.5.1, APM 15.6): put back the host's (perf, ptrace) ones, as
@@ -404,6 +426,7 @@ long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 		st->syscalls_host = READ_ONCE(vcpu->syscalls_host);
 		st->reflected = READ_ONCE(vcpu->reflected);
 		st->host_work = READ_ONCE(vcpu->host_work);
+		st->irqs = READ_ONCE(vcpu->ipi.delivered);
 	}
 	if (df->vm)
 		st->nested_pages = atomic64_read(&df->vm->nr_pages);

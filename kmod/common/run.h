@@ -19,5 +19,6 @@ void dune_file_free(struct dune_file *df);
 long dune_enter(struct dune_file *df, struct dune_config *conf);
 void dune_preempt_key_put(void);
 long dune_get_stats(struct dune_file *df, struct dune_stats *st);
+struct dune_vcpu *dune_vcpu_by_tid(struct dune_file *df, u32 tid);
 
 #endif /* _DUNE_RUN_H */

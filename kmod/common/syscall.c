@@ -40,6 +40,10 @@ module_param(passthrough, charp, 0444);
 MODULE_PARM_DESC(passthrough,
 		 "where guest system calls run: kernel (default; host mode when traced or filtered) or host (always in host mode)");
 
+/* The static calls' types: the kernel's x64_sys_call and kallsyms_lookup_name. */
+typedef long (*dune_sys_call_fn)(const struct pt_regs *regs, unsigned int nr);
+typedef unsigned long (*dune_lookup_fn)(const char *name);
+
 static long dune_no_sys_call(const struct pt_regs *regs, unsigned int nr)
 {
 	return -ENOSYS;
@@ -76,10 +80,10 @@ int dune_syscall_init(void)
 	}
 	addr = (unsigned long)kp.addr;
 	unregister_kprobe(&kp);
-	static_call_update(dune_kallsyms_lookup, (typeof(&dune_no_lookup))addr);
+	static_call_update(dune_kallsyms_lookup, (dune_lookup_fn)addr);
 	addr = static_call(dune_kallsyms_lookup)("x64_sys_call");
 	if (addr) {
-		static_call_update(dune_x64_sys_call, (typeof(&dune_no_sys_call))addr);
+		static_call_update(dune_x64_sys_call, (dune_sys_call_fn)addr);
 		dune_have_sys_call = true;
 	} else {
 		dune_sys_call_table = (void *)static_call(dune_kallsyms_lookup)("sys_call_table");

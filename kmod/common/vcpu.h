@@ -13,6 +13,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 
+#include "ipi.h"
 #include "uapi/dune.h"
 
 /* Backends translate their exit codes into enum dune_exit_reason (uapi). */
@@ -98,6 +99,7 @@ struct dune_exc {
  * @exits:	exit counters by enum dune_exit_reason.
  * @reflected:	exits caused by ring-3 code that were reflected into the
  *		guest as the exception the instruction raises.
+ * @ipi:	interrupts sent to this vCPU (ipi.h).
  */
 struct dune_vcpu {
 	struct dune_regs regs;
@@ -110,6 +112,7 @@ struct dune_vcpu {
 	struct preempt_notifier pn;
 	struct task_struct *task;
 	struct dune_exc exc;
+	struct dune_vcpu_ipi ipi;
 	u64 exits[DUNE_EXIT_NR];
 	u64 reflected;
 	u64 entries;

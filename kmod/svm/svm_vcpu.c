@@ -277,6 +277,8 @@ static u32 svm_exit_reason(u32 code)
 	switch (code) {
 	case SVM_EXIT_VMMCALL:
 		return DUNE_EXIT_HYPERCALL;
+	case SVM_EXIT_VINTR:
+		return DUNE_EXIT_IRQ_WINDOW;
 	case SVM_EXIT_INTR:
 	case SVM_EXIT_SMI:	/* the platform's, not the guest's: re-enter */
 		return DUNE_EXIT_EXTINT;
@@ -437,6 +439,34 @@ static void svm_svm_off(struct dune_exit *exit)
 			    current->pid);
 }
 
+/*
+ * The interrupt the run loop offers (common/ipi.c): injected through
+ * EVENTINJ as an external interrupt (APM 15.20) when the guest can take one
+ * now (RFLAGS.IF=1, no interrupt shadow, nothing else injected); else a
+ * virtual interrupt (V_IRQ, ignoring V_TPR) with the VINTR intercept: the
+ * CPU exits when the guest could take it (APM 15.21.4), and the next entry
+ * injects the real vector.  The intercept and V_IRQ are off otherwise.
+ */
+static void svm_offer_irq(struct dune_vcpu *vcpu, struct vmcb *vmcb)
+{
+	struct vmcb_control_area *c = &vmcb->control;
+	u32 vintr = 1U << (INTERCEPT_VINTR % 32);
+	u8 v = vcpu->ipi.offer;
+
+	c->int_ctl &= ~(V_IRQ_MASK | V_INTR_PRIO_MASK | V_IGN_TPR_MASK);
+	c->intercepts[INTERCEPT_VINTR / 32] &= ~vintr;
+	if (!v)
+		return;
+	if (!c->event_inj && (vcpu->regs.rflags & X86_EFLAGS_IF) &&
+	    !(c->int_state & SVM_INTERRUPT_SHADOW_MASK)) {
+		c->event_inj = v | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
+		vcpu->ipi.injected = true;
+		return;
+	}
+	c->int_ctl |= V_IRQ_MASK | (0xfU << V_INTR_PRIO_SHIFT) | V_IGN_TPR_MASK;
+	c->intercepts[INTERCEPT_VINTR / 32] |= vintr;
+}
+
 void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -471,6 +501,7 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	} else {
 		vmcb->control.event_inj = 0;
 	}
+	svm_offer_irq(vcpu, vmcb);
 	vmcb->save.rip = vcpu->regs.rip;
 	vmcb->save.rsp = vcpu->regs.rsp;
 	vmcb->save.rflags = vcpu->regs.rflags | X86_EFLAGS_FIXED;

@@ -107,6 +107,7 @@ struct vmx_host_cache {
  * @reinject:	IDT-vectoring information of the last exit: an event the
  *		exit interrupted, to deliver again on the next entry.
  * @reinject_err: its error code, @reinject_len: its instruction length.
+ * @irq_window:	interrupt-window exiting is on in the VMCS.
  */
 struct vmx_vcpu {
 	struct dune_vcpu vcpu;
@@ -129,6 +130,7 @@ struct vmx_vcpu {
 	u32 reinject_err;
 	u32 reinject_len;
 	u32 nr_load_msrs;	/* entries in use in @msrs (load counts) */
+	bool irq_window;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct dune_vcpu *vcpu)

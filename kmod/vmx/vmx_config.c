@@ -116,7 +116,10 @@ static int vmx_config_controls(const struct vmx_cap_msrs *m, struct vmx_config *
 		   PIN_REQUIRED, PIN_OPTIONAL, 0, &c->pin);
 	r = r ?: adjust("processor-based", ctl_msr(t, MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
 						   MSR_IA32_VMX_PROCBASED_CTLS),
-			PROC_REQUIRED, 0, PROC_FORBIDDEN, &c->proc);
+			PROC_REQUIRED | CPU_BASED_INTR_WINDOW_EXITING, 0, PROC_FORBIDDEN,
+			&c->proc);
+	/* Checked above, but on only while an interrupt waits (vmx_run.c). */
+	c->proc &= ~CPU_BASED_INTR_WINDOW_EXITING;
 	if (c->has_vpid)
 		proc2_optional |= SECONDARY_EXEC_ENABLE_VPID;
 	r = r ?: adjust("secondary", MSR_IA32_VMX_PROCBASED_CTLS2,

@@ -31,6 +31,7 @@ static u32 vmx_exit_reason(u16 basic)
 	case EXIT_REASON_VMCALL:		return DUNE_EXIT_HYPERCALL;
 	case EXIT_REASON_EPT_VIOLATION:		return DUNE_EXIT_NESTED_FAULT;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:	return DUNE_EXIT_EXTINT;
+	case EXIT_REASON_INTERRUPT_WINDOW:	return DUNE_EXIT_IRQ_WINDOW;
 	/* The backstop timer (vmx_config.c): the host may have work. */
 	case EXIT_REASON_PREEMPTION_TIMER:	return DUNE_EXIT_EXTINT;
 	case EXIT_REASON_TRIPLE_FAULT:		return DUNE_EXIT_TRIPLE_FAULT;

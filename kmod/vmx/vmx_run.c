@@ -86,6 +86,34 @@ static void vmx_sync_guest_bases(struct vmx_vcpu *vmx)
 }
 
 /*
+ * The interrupt the run loop offers (common/ipi.c): injected as an external
+ * interrupt when the guest can take one now, that is RFLAGS.IF=1, no STI or
+ * MOV-SS blocking (SDM 26.3.1.5 checks both for an injected external
+ * interrupt) and no other event injected at this entry; else
+ * interrupt-window exiting makes the CPU exit as soon as it can (SDM
+ * 25.2, 26.7.5).  @busy: another event is injected at this entry.
+ */
+static void vmx_offer_irq(struct vmx_vcpu *vmx, bool busy)
+{
+	struct dune_vcpu *vcpu = &vmx->vcpu;
+	u8 v = vcpu->ipi.offer;
+	bool window = false;
+
+	if (v && !busy && (vcpu->regs.rflags & X86_EFLAGS_IF) &&
+	    !(vmx->intr_state & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))) {
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, v | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+		vcpu->ipi.injected = true;
+	} else if (v) {
+		window = true;
+	}
+	if (window != vmx->irq_window) {
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
+			   vmx_cfg.proc | (window ? CPU_BASED_INTR_WINDOW_EXITING : 0));
+		vmx->irq_window = window;
+	}
+}
+
+/*
  * Guest registers in, and the event state that belongs to the instruction
  * at the last exit: if the run loop moved RIP (it emulated or skipped that
  * instruction), STI/MOV-SS blocking and an interrupted event delivery no
@@ -105,6 +133,8 @@ static void vmx_prepare_guest(struct vmx_vcpu *vmx)
 		vmx->intr_state &= ~blocking;
 		vmcs_write(GUEST_INTERRUPTIBILITY_INFO, vmx->intr_state);
 	}
+	bool event = true;
+
 	if (vmx->vcpu.exc.valid) {
 		/*
 		 * An exception the run loop reflects: a hardware exception
@@ -123,8 +153,11 @@ static void vmx_prepare_guest(struct vmx_vcpu *vmx)
 			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmx->reinject_err);
 		if (is_soft_event(vmx->reinject))
 			vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmx->reinject_len);
+	} else {
+		event = false;
 	}
 	vmx->reinject = 0;
+	vmx_offer_irq(vmx, event);
 }
 
 /*

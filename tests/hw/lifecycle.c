@@ -540,6 +540,9 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
 		int sp = -1, sd = -1;
 
+		/* LIFECYCLE_ONLY=N runs scenario N alone (when one hangs). */
+		if (getenv("LIFECYCLE_ONLY") && (size_t)atoi(getenv("LIFECYCLE_ONLY")) != i + 1)
+			continue;
 		hwtest_mark("scenario %s", scenarios[i].name);
 		run_one(scenarios[i].fn, false, plain, sizeof(plain), &sp);
 		run_one(scenarios[i].fn, true, dune, sizeof(dune), &sd);

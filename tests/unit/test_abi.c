@@ -17,12 +17,20 @@ _Static_assert(offsetof(struct dune_info, phys_bits) == 16, "phys_bits offset");
 _Static_assert(offsetof(struct dune_info, live_vcpus) == 32, "live_vcpus offset");
 _Static_assert(offsetof(struct dune_info, reserved) == 40, "reserved offset");
 _Static_assert(sizeof(struct dune_info) % 8 == 0, "no tail padding surprises");
+_Static_assert(sizeof(struct dune_ipi) == 24, "dune_ipi size is ABI");
+_Static_assert(offsetof(struct dune_ipi, vector) == 4, "dune_ipi vector offset");
+_Static_assert(offsetof(struct dune_ipi, reserved) == 8, "dune_ipi reserved offset");
+_Static_assert(sizeof(struct dune_stats) == 320, "dune_stats size is ABI");
+_Static_assert(offsetof(struct dune_stats, irqs) == 312, "irqs took the last reserved word");
+_Static_assert(DUNE_EXIT_IRQ_WINDOW == 18 && DUNE_EXIT_NR <= DUNE_STATS_MAX_EXITS,
+	       "exit reasons are ABI");
 
 START_TEST(ioctl_numbers)
 {
 	/* Direction, size and number are encoded; changing any breaks users. */
 	ck_assert_uint_eq(DUNE_GET_INFO, 0x8068e900u);
 	ck_assert_uint_eq(_IOC_SIZE(DUNE_GET_INFO), sizeof(struct dune_info));
+	ck_assert_uint_eq(DUNE_SEND_IPI, 0x4018e904u);
 }
 END_TEST
 

@@ -38,6 +38,7 @@ static const char *const exit_names[] = {
 	[DUNE_EXIT_DR_ACCESS] = "dr-access",
 	[DUNE_EXIT_INVALID_STATE] = "invalid-state",
 	[DUNE_EXIT_OTHER] = "other",
+	[DUNE_EXIT_IRQ_WINDOW] = "irq-window",
 };
 _Static_assert(sizeof(exit_names) / sizeof(exit_names[0]) == DUNE_EXIT_NR,
 	       "a name for every dune_exit_reason");

@@ -9,6 +9,17 @@
  *   calls N		N cheap system calls (getppid + write to /dev/null)
  *   socket		socket(AF_INET): exit 0 if created, 3 if EPERM
  *   thread		pthread_create: exit 0 if it ran, 3 if refused
+ *   threads		pthreads: mutex/condvar futex waits, TLS, pthread_exit, join
+ *   threads-exit	exit(7) from a thread while main waits: status 7
+ *   threads-mainexit	main thread pthread_exit; the last thread ends the process
+ *   threads-fault	a thread writes to NULL: the process dies by SIGSEGV
+ *   race DENIED ALLOWED N [S]	a thread flips a path between DENIED and ALLOWED
+ *			(same length) while main opens it N times (at most S
+ *			seconds): prints how many opens read DENIED's first line
+ *			(must be 0 in the sandbox)
+ *   memrace N [S]	main opens /proc/self/mem N times (at most S seconds) while a thread preads
+ *			monitor memory through every descriptor that names it:
+ *			prints how many reads succeeded (must be 0)
  *   read|write|jump ADDR|auto	touch ADDR (auto: the monitor's memory, found
  *			in /proc/self/maps): must be killed, never succeed
  *   sys ADDR|auto	hand ADDR to system calls and try to map over it;
@@ -134,6 +145,248 @@ static int sys_attacks(uintptr_t a)
 static void *thread_fn(void *arg)
 {
 	return arg;
+}
+
+/* ------------------------------------------------------------- threads */
+
+#define NT	4
+#define ROUNDS	2000
+
+static pthread_mutex_t t_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t t_cond = PTHREAD_COND_INITIALIZER;
+static long t_counter;
+static int t_arrived;
+static __thread long t_mine;	/* TLS: each thread's own */
+
+static void *t_worker(void *arg)
+{
+	long id = (long)arg, bad = 0;
+
+	t_mine = id * 1000;
+	/* A barrier on a condition variable: all wait (futex) until the last. */
+	pthread_mutex_lock(&t_lock);
+	if (++t_arrived == NT)
+		pthread_cond_broadcast(&t_cond);
+	while (t_arrived < NT)
+		pthread_cond_wait(&t_cond, &t_lock);
+	pthread_mutex_unlock(&t_lock);
+	for (int i = 0; i < ROUNDS; i++) {
+		pthread_mutex_lock(&t_lock);	/* contended: futex waits and wakes */
+		t_counter++;
+		pthread_mutex_unlock(&t_lock);
+		if (i % 100 == 0)
+			sched_yield();
+		t_mine++;
+		if (t_mine != id * 1000 + i + 1)
+			bad++;
+	}
+	if (bad)
+		pthread_exit((void *)-1L);
+	if (id == 1)
+		pthread_exit((void *)(t_mine + 1));	/* exit before the end */
+	return (void *)t_mine;
+}
+
+static volatile sig_atomic_t t_sigs;
+
+static void t_on_usr1(int sig)
+{
+	(void)sig;
+	t_sigs++;
+}
+
+static void *t_kill_main(void *arg)
+{
+	pthread_kill(*(pthread_t *)arg, SIGUSR1);	/* tgkill to another thread */
+	raise(SIGUSR2);					/* and to itself */
+	return NULL;
+}
+
+static int threads(void)
+{
+	pthread_t t[NT];
+	long sum = 0;
+	void *ret;
+	int errs = 0;
+
+	t_mine = -5;
+	for (long i = 0; i < NT; i++)
+		if (pthread_create(&t[i], NULL, t_worker, (void *)i)) {
+			printf("pthread_create failed\n");
+			return 1;
+		}
+	for (int i = 0; i < NT; i++) {
+		if (pthread_join(t[i], &ret))
+			errs++;
+		printf("thread %d returned %ld\n", i, (long)ret);
+		sum += (long)ret;
+	}
+	printf("counter %ld (expected %d), TLS of main %ld, join errors %d\n", t_counter,
+	       NT * ROUNDS, t_mine, errs);
+	/* Threads come and go: many short ones, joined. */
+	for (int k = 0; k < 20; k++) {
+		pthread_t u;
+
+		if (pthread_create(&u, NULL, thread_fn, (void *)(long)k) || pthread_join(u, &ret) ||
+		    (long)ret != k)
+			errs++;
+	}
+	printf("20 short threads: %d errors\n", errs);
+	/* Signals with threads: a handler runs for each (in some thread). */
+	{
+		pthread_t self = pthread_self(), u;
+
+		signal(SIGUSR1, t_on_usr1);
+		signal(SIGUSR2, t_on_usr1);
+		pthread_create(&u, NULL, t_kill_main, &self);
+		pthread_join(u, NULL);
+		for (int i = 0; i < 100 && t_sigs < 2; i++)
+			usleep(1000);
+		printf("SIGUSR1 to main and SIGUSR2 to itself from a thread: %d handled\n",
+		       (int)t_sigs);
+	}
+	return t_counter == NT * ROUNDS && t_mine == -5 && !errs && t_sigs == 2 ? 0 : 1;
+}
+
+static void *t_exit_group(void *arg)
+{
+	(void)arg;
+	printf("thread: exit(7)\n");
+	fflush(stdout);
+	exit(7);
+}
+
+static void *t_last(void *arg)
+{
+	(void)arg;
+	usleep(200 * 1000);
+	printf("last thread: main has gone\n");
+	fflush(stdout);
+	return NULL;
+}
+
+static void *t_fault(void *arg)
+{
+	*(volatile int *)arg = 1;
+	return NULL;
+}
+
+static char race_path[4096];
+static volatile int race_stop;
+static const char *race_a, *race_b;
+
+static void *t_flip(void *arg)
+{
+	size_t n = strlen(race_a);
+
+	(void)arg;
+	while (!race_stop) {
+		memcpy(race_path, race_a, n);
+		memcpy(race_path, race_b, n);
+	}
+	return NULL;
+}
+
+static double secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A sibling rewrites the path after the monitor checked it. */
+static int race(const char *denied, const char *allowed, long n, double limit)
+{
+	double t0 = secs();
+	char secret[256] = "", buf[256];
+	long leaked = 0, opened = 0, refused = 0;
+	pthread_t t;
+	int fd = open(denied, O_RDONLY);
+
+	if (fd >= 0) {	/* plainly, to know its content */
+		ssize_t l = read(fd, secret, sizeof(secret) - 1);
+
+		secret[l > 0 ? l : 0] = 0;
+		close(fd);
+	}
+	if (strlen(denied) != strlen(allowed))
+		return 2;
+	race_a = denied;
+	race_b = allowed;
+	memcpy(race_path, allowed, strlen(allowed) + 1);
+	pthread_create(&t, NULL, t_flip, NULL);
+	for (long i = 0; i < n && (i % 64 || secs() - t0 < limit); i++) {
+		ssize_t l;
+
+		fd = open(race_path, O_RDONLY);
+		if (fd < 0) {
+			refused += errno == EPERM;
+			continue;
+		}
+		opened++;
+		l = read(fd, buf, sizeof(buf) - 1);
+		buf[l > 0 ? l : 0] = 0;
+		if (strstr(buf, "top secret"))
+			leaked++;
+		close(fd);
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	printf("race: %ld opens, %ld refused, %ld leaked%s\n", opened, refused, leaked,
+	       secret[0] ? " (denied file readable: not sandboxed?)" : "");
+	return 0;
+}
+
+static uintptr_t mem_target;
+static volatile long mem_reads;
+
+static void *t_memread(void *arg)
+{
+	char link[64], target[256];
+	uint64_t v;
+
+	(void)arg;
+	while (!race_stop) {
+		for (int fd = 3; fd < 16; fd++) {
+			ssize_t l;
+
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			l = readlink(link, target, sizeof(target) - 1);
+			if (l < 4 || memcmp(target + l - 4, "/mem", 4))
+				continue;
+			if (pread(fd, &v, sizeof(v), mem_target) == sizeof(v))
+				mem_reads++;
+		}
+	}
+	return NULL;
+}
+
+/* A sibling uses the descriptor of /proc/self/mem before the monitor
+ * closes it. */
+static int memrace(long n, double limit)
+{
+	long refused = 0, i;
+	double t0 = secs();
+	pthread_t t;
+
+	mem_target = monitor_addr("rw-p");
+	if (!mem_target)
+		return 2;
+	pthread_create(&t, NULL, t_memread, NULL);
+	for (i = 0; i < n && (i % 64 || secs() - t0 < limit); i++) {
+		int fd = open("/proc/self/mem", O_RDWR);
+
+		if (fd < 0)
+			refused++;
+		else
+			close(fd);
+	}
+	race_stop = 1;
+	pthread_join(t, NULL);
+	printf("memrace: %ld of %ld opens refused, %ld reads of monitor memory\n", refused, i,
+	       mem_reads);
+	return 0;
 }
 
 static unsigned long cpu(long n)
@@ -521,6 +774,38 @@ int main(int argc, char **argv)
 		printf("pthread_create: %s\n", e ? strerror(e) : "created");
 		return e ? 3 : pthread_join(t, NULL);
 	}
+	if (!strcmp(m, "threads"))
+		return threads();
+	if (!strcmp(m, "threads-exit")) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, t_exit_group, NULL);
+		pthread_join(t, NULL);
+		printf("main: not reached\n");
+		return 1;
+	}
+	if (!strcmp(m, "threads-mainexit")) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, t_last, NULL);
+		printf("main: pthread_exit\n");
+		fflush(stdout);
+		pthread_exit(NULL);
+	}
+	if (!strcmp(m, "threads-fault")) {
+		pthread_t t;
+
+		printf("a thread faults\n");
+		fflush(stdout);
+		pthread_create(&t, NULL, t_fault, NULL);
+		pthread_join(t, NULL);
+		printf("main: not reached\n");
+		return 1;
+	}
+	if (argc > 2 && !strcmp(m, "memrace"))
+		return memrace(atol(argv[2]), argc > 3 ? atof(argv[3]) : 1e9);
+	if (argc > 4 && !strcmp(m, "race"))
+		return race(argv[2], argv[3], atol(argv[4]), argc > 5 ? atof(argv[5]) : 1e9);
 	if (!strcmp(m, "socket")) {
 		int s = socket(AF_INET, SOCK_STREAM, 0);
 

@@ -181,6 +181,7 @@ enum dune_exit_reason {
 	DUNE_EXIT_DR_ACCESS = 15,
 	DUNE_EXIT_INVALID_STATE = 16,	/* the CPU refused the guest state */
 	DUNE_EXIT_OTHER = 17,
+	DUNE_EXIT_IRQ_WINDOW = 18,	/* the guest can take an interrupt now */
 	DUNE_EXIT_NR
 };
 
@@ -200,6 +201,7 @@ enum dune_exit_reason {
  *		instruction raises without a hypervisor (#UD or #GP).
  * @host_work:	returns to host user mode (DUNE_RET_SIGNAL with
  *		DUNE_SIGNAL_HOST_WORK) so the kernel could run task work.
+ * @irqs:	interrupts (DUNE_SEND_IPI vectors) delivered to this vCPU.
  */
 struct dune_stats {
 	__u64 exits[DUNE_STATS_MAX_EXITS];
@@ -210,11 +212,40 @@ struct dune_stats {
 	__u64 syscalls_host;
 	__u64 reflected;
 	__u64 host_work;
-	__u64 reserved[1];
+	__u64 irqs;
 };
 
 #define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
 #define DUNE_GET_LAYOUT		_IOR(DUNE_IOC_MAGIC, 0x02, struct dune_layout)
 #define DUNE_GET_STATS		_IOR(DUNE_IOC_MAGIC, 0x03, struct dune_stats)
+
+/* The lowest vector DUNE_SEND_IPI sends: 0-31 are the CPU's exceptions. */
+#define DUNE_IPI_MIN_VECTOR	32
+
+/**
+ * struct dune_ipi - DUNE_SEND_IPI: an interrupt to another vCPU of this
+ * process.
+ * @dest:	the target vCPU: the thread id (gettid()) of a thread of the
+ *		calling process that entered Dune mode through the same
+ *		/dev/dune file.  Else ESRCH.
+ * @vector:	DUNE_IPI_MIN_VECTOR..255, else EINVAL.  The target takes it
+ *		through its IDT as an external interrupt when its RFLAGS.IF is
+ *		set, at its next entry or after a forced exit if it is in the
+ *		guest.  Pending vectors are a bitmap, as a local APIC's IRR:
+ *		the same vector sent twice before the target took it is taken
+ *		once; higher vectors go first.
+ * @reserved:	must be zero, else EINVAL.
+ *
+ * Callable in host mode or from the guest (libdune's system calls reach
+ * the kernel in one exit).  The caller need not be in Dune mode itself,
+ * but must be of the process that entered through this file (EBADFD).
+ */
+struct dune_ipi {
+	__u32 dest;
+	__u32 vector;
+	__u64 reserved[2];
+};
+
+#define DUNE_SEND_IPI		_IOW(DUNE_IOC_MAGIC, 0x04, struct dune_ipi)
 
 #endif /* _UAPI_DUNE_H */
