@@ -27,6 +27,7 @@ enum row_id {
 	ROW_APPEL1,		/* PROT1 + TRAP + UNPROT */
 	ROW_APPEL2,		/* PROTN + TRAP + UNPROT */
 	ROW_IPI,		/* interrupt to a thread on another CPU (not in the paper) */
+	ROW_STARTUP,		/* a new process into Dune mode (not in the paper) */
 	NR_ROWS
 };
 
@@ -156,6 +157,9 @@ int uffd_open(uint64_t features, char *why, size_t len);
 /* ipi.c */
 void l_ipi(const struct bench_params *p, struct side_result *r);
 void d_ipi(const struct bench_params *p, struct side_result *r);
+/* startup.c: the Dune side runs in host mode (it enters by itself). */
+void l_startup(const struct bench_params *p, struct side_result *r);
+void d_startup(const struct bench_params *p, struct side_result *r);
 /* dirty.c */
 void l_appel2_soft_dirty(const struct bench_params *p, struct side_result *r);
 void l_appel2_pagemap_scan(const struct bench_params *p, struct side_result *r);

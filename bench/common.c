@@ -94,6 +94,11 @@ const struct row_info bench_rows[NR_ROWS] = {
 		"pthread_kill(SIGUSR1) to a spinning thread, SIGUSR1 handler",
 		"dune_apic_send_ipi (DUNE_SEND_IPI) to a spinning Dune thread, IDT handler",
 		0, 0, TARGET_NONE, "tgkill" },
+	[ROW_STARTUP] = {
+		"startup", 0, "process startup", "new process to its first system call",
+		"fork, execve of a static program that makes getpid and exits, wait",
+		"fork, dune_init + dune_enter + getpid in guest ring 0, exit, wait",
+		0, 0, TARGET_NONE, "fork-exec-wait" },
 };
 
 uint64_t bench_tsc_overhead;

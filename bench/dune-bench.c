@@ -32,7 +32,7 @@ static const struct bench_params full_params = {
 	.ops = {
 		[ROW_SYSCALL] = 2000, [ROW_SYSCALL_SECCOMP] = 2000, [ROW_PGFAULT] = 1000, [ROW_PGFAULT_NESTED] = 1000,
 		[ROW_PTWALK] = 50000, [ROW_PTRACE] = 500, [ROW_TRAP] = 2000,
-		[ROW_APPEL1] = 20, [ROW_APPEL2] = 20, [ROW_IPI] = 2000,
+		[ROW_APPEL1] = 20, [ROW_APPEL2] = 20, [ROW_IPI] = 2000, [ROW_STARTUP] = 4,
 	},
 	.ptwalk_pages = 16384,	/* 64 MiB: far beyond any TLB's reach */
 	.appel_pages = 100,
@@ -45,7 +45,7 @@ static const struct bench_params quick_params = {
 	.ops = {
 		[ROW_SYSCALL] = 300, [ROW_SYSCALL_SECCOMP] = 300, [ROW_PGFAULT] = 128, [ROW_PGFAULT_NESTED] = 128,
 		[ROW_PTWALK] = 4096, [ROW_PTRACE] = 100, [ROW_TRAP] = 300,
-		[ROW_APPEL1] = 2, [ROW_APPEL2] = 2, [ROW_IPI] = 100,
+		[ROW_APPEL1] = 2, [ROW_APPEL2] = 2, [ROW_IPI] = 100, [ROW_STARTUP] = 2,
 	},
 	.ptwalk_pages = 2048,
 	.appel_pages = 100,
@@ -276,7 +276,7 @@ static void measure(const struct options *o, struct row_result *res, struct repo
 			continue;
 		}
 		hwtest_mark("bench %s: dune", bench_rows[i].name);
-		run_side(bench_dune[i], &o->params, &res[i].dune, true);
+		run_side(bench_dune[i], &o->params, &res[i].dune, i != ROW_STARTUP);
 		if (res[i].dune.err == -EOPNOTSUPP) {
 			/* The backend cannot enter Dune mode: skip the rest. */
 			rep->dune_available = false;

@@ -556,4 +556,5 @@ const side_fn bench_dune[NR_ROWS] = {
 	[ROW_APPEL1] = d_appel1_row,
 	[ROW_APPEL2] = d_appel2_row,
 	[ROW_IPI] = d_ipi,
+	[ROW_STARTUP] = d_startup,
 };

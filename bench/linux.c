@@ -444,4 +444,5 @@ const side_fn bench_linux[NR_ROWS] = {
 	[ROW_APPEL1] = l_appel1,
 	[ROW_APPEL2] = l_appel2,
 	[ROW_IPI] = l_ipi,
+	[ROW_STARTUP] = l_startup,
 };

@@ -103,6 +103,7 @@ static struct idtd idt[IDT_ENTRIES] __attribute__((aligned(4096)));
 static __thread struct dune_percpu *percpu;
 static pid_t dune_pid;	/* the process dune_init ran in (a fork child must re-init) */
 static struct dune_host_stats host_stats;
+static struct dune_startup_stats startup;
 extern char __dune_trap_stubs[];
 extern char __dune_syscall_vmcall[], __dune_syscall_vmmcall[], __dune_user_syscall[];
 extern char __dune_syscall_vmcall_insn[], __dune_syscall_vmmcall_insn[];
@@ -504,21 +505,35 @@ static struct dune_percpu *percpu_alloc(void)
 	return p;
 }
 
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	return lo | (uint64_t)hi << 32;
+}
+
+static int init_process(bool map_full);
+
 int dune_enter(void)
 {
 	struct dune_config *c;
 	unsigned long fs;
+	bool first = !startup.enter_start;
 	int r;
 
 	if (dune_fd < 0)
 		return -EINVAL;
-	/* A forked child enters with the parent's libdune state: start over
-	 * for this process, as the original let a child just call dune_enter. */
+	/* A forked child enters with the parent's libdune state, as the
+	 * original let a child just call dune_enter (dune_init keeps it). */
 	if (dune_pid != getpid()) {
-		r = dune_init(true);
+		r = init_process(dune_map_full);
 		if (r)
 			return r;
+		first = true;
 	}
+	if (first)
+		startup.enter_start = rdtsc();
 	if (percpu && percpu->conf.regs.rip)
 		return -EALREADY;	/* dune_enter from inside Dune mode */
 	if (!percpu) {
@@ -526,6 +541,8 @@ int dune_enter(void)
 		if (!percpu)
 			return -ENOMEM;
 	}
+	if (first)
+		startup.percpu = rdtsc();
 	/* The guest's first instructions run on this stack before its IDT
 	 * exists (a page fault there would be a triple fault): map the part
 	 * around the stack pointer now; deeper pages fault in later. */
@@ -552,30 +569,94 @@ int dune_enter(void)
 		return r;
 	}
 	dune_guest_boot();
+	if (first)
+		startup.entered = rdtsc();
 	return 0;
 }
 
 static void *map_stack(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	/* Not populated: most of the trap stacks is never touched, and a page
+	 * the guest touches first is faulted in by the module (an exit during
+	 * event delivery re-injects the event). */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
 
 bool dune_map_full;
 
-int dune_init(bool map_full)
+/* The calling thread's stack is inside @p's trap stacks (a fork made in a
+ * trap handler: the child runs on the parent's trap stack copy). */
+static bool on_percpu_stacks(const struct dune_percpu *p)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+
+	return (sp - (uintptr_t)p->ist_stack < IST_STACK_SIZE) ||
+	       (sp - (uintptr_t)p->df_stack < DF_STACK_SIZE);
+}
+
+/*
+ * A fork child of a process that ran dune_init: keep what fork copied.
+ * The guest page tables, the pool and its allocator live in private
+ * memory: the child's copies are its own, at the same addresses, so its
+ * guest-physical layout must be the parent's (the module derives it from
+ * the same mm fields, which fork copies; checked).  The guest tables can
+ * only name guest-physical addresses, which the child's own nested tables
+ * translate to its own memory, so keeping them gives the child nothing it
+ * does not have.  The forking thread's vCPU state (GDT, TSS, trap stacks,
+ * mapped in the kept tables) is reused unless the child runs on its trap
+ * stacks; the parent's other threads do not exist here.  Returns -ESTALE
+ * when the tables cannot be kept (the caller builds new ones).
+ */
+static int init_fork_child(void)
+{
+	struct dune_layout l;
+	int fd = open(dune_device_path(), O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	startup.opened = rdtsc();
+	if (!pgroot || ioctl(fd, DUNE_GET_LAYOUT, &l) ||
+	    memcmp(&l, &dune_layout_cache, sizeof(l))) {
+		close(fd);
+		return -ESTALE;
+	}
+	/* The parent's descriptor: its vCPUs and nested tables are the
+	 * parent's (the module refuses them to another mm). */
+	close(dune_fd);
+	dune_fd = fd;
+	dune_page_after_fork();
+	dune_vm_after_fork();
+	dune_full_map_after_fork();
+	if (percpu && !on_percpu_stacks(percpu)) {
+		/* setup_gdt also makes the TSS descriptor available again: the
+		 * copy is marked busy by the parent's LTR (SDM Vol. 3A 7.2.2). */
+		memset(&percpu->conf, 0, sizeof(percpu->conf));
+		percpu->in_user = 0;
+		percpu->sig_pending = 0;
+		percpu->sig_restart = 0;
+		percpu->fault_retried = 0;
+		setup_gdt(percpu);
+	} else {
+		percpu = NULL;
+	}
+	startup.pool = startup.tables = rdtsc();
+	startup.forked = true;
+	return 0;
+}
+
+/* A fresh libdune state for this process: the pool, new guest tables. */
+static int init_fresh(void)
 {
 	int r;
 
-	if (dune_fd >= 0 && dune_pid == getpid())
-		return 0;
-	/* A fork child inherits the parent's state: start over. */
+	/* A fork child whose parent's tables cannot be kept: start over. */
 	if (dune_fd >= 0) {
 		close(dune_fd);
 		dune_page_after_fork();
 		dune_vm_after_fork();
+		dune_full_map_after_fork();
 	}
 	percpu = NULL;
 	dune_fd = open(dune_device_path(), O_RDWR | O_CLOEXEC);
@@ -586,20 +667,45 @@ int dune_init(bool map_full)
 		r = -errno;
 		goto fail;
 	}
+	startup.opened = rdtsc();
 	setup_idt();
 	dune_trap_init();
-	r = dune_vm_init();
+	r = dune_vm_init(&startup.pool);
 	if (!r)
 		r = dune_vm_map_mirror_range(idt, sizeof(idt));
 	if (r)
 		goto fail;
-	dune_pid = getpid();
-	dune_map_full = map_full;
+	startup.tables = rdtsc();
 	return 0;
 fail:
 	close(dune_fd);
 	dune_fd = -1;
 	return r;
+}
+
+static int init_process(bool map_full)
+{
+	int r = -ESTALE;
+
+	memset(&startup, 0, sizeof(startup));
+	startup.init_start = rdtsc();
+	if (dune_fd >= 0)
+		r = init_fork_child();
+	if (r)
+		r = init_fresh();
+	if (r)
+		return r;
+	dune_pid = getpid();
+	dune_map_full = map_full;
+	startup.init_end = rdtsc();
+	return 0;
+}
+
+int dune_init(bool map_full)
+{
+	if (dune_fd >= 0 && dune_pid == getpid())
+		return 0;
+	return init_process(map_full);
 }
 
 int dune_init_and_enter(void)
@@ -612,6 +718,11 @@ int dune_init_and_enter(void)
 void dune_get_host_stats(struct dune_host_stats *out)
 {
 	*out = host_stats;
+}
+
+void dune_get_startup_stats(struct dune_startup_stats *out)
+{
+	*out = startup;
 }
 
 int dune_get_stats(struct dune_stats *st)

@@ -56,6 +56,15 @@ static unsigned int cache_next;
 static int lock;
 static char buf[4096];
 
+/* A fork child: only the forking thread exists, and it does not hold the
+ * lock (fork is never called from here).  The cache is still true at the
+ * fork, but the child's first mapping calls may run in host mode. */
+void dune_full_map_after_fork(void)
+{
+	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&dune_map_gen, 1, __ATOMIC_ACQ_REL);
+}
+
 static void spin_lock(void)
 {
 	while (__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE))

@@ -19,10 +19,15 @@ int dune_page_init(size_t npages);
  * thread of the parent may have held them at the fork). */
 void dune_page_after_fork(void);
 void dune_vm_after_fork(void);
+/* fullmap.c: the same for its lock; what it read of /proc/self/maps is
+ * the parent's. */
+void dune_full_map_after_fork(void);
+/* page.c: bytes from dune_page_base_va: the pool, then its pages[]. */
+extern size_t dune_pool_map_len;
 
 /* vm.c: after DUNE_GET_LAYOUT: pool, pgroot, and the process's mappings
- * mirrored into pgroot. */
-int dune_vm_init(void);
+ * mirrored into pgroot; *@pool_done gets the time stamp after the pool. */
+int dune_vm_init(uint64_t *pool_done);
 /* Map the 4K page holding @va to its own guest-physical mirror in pgroot
  * (demand paging of process memory); -EFAULT if it has none. */
 int dune_vm_map_mirror(uintptr_t va);

@@ -48,7 +48,11 @@ static struct page_head free_list;
 static size_t nr_listed;	/* pages on free_list */
 static size_t next_fresh;	/* pages[next_fresh..] were never handed out */
 static uint64_t nr_allocs, nr_frees;
-static size_t meta_len;		/* bytes mapped for pages[] */
+/* The pool's pages, then pages[] (its metadata), in one 2 MiB aligned
+ * mapping of dune_pool_map_len bytes: vm.c maps both with 2 MiB pages
+ * (pages[] must be mapped before any fault: the allocator runs in trap
+ * handlers), a few entries instead of one per 4K of metadata. */
+size_t dune_pool_map_len;
 
 static size_t default_pages(void)
 {
@@ -89,11 +93,10 @@ static void *map_aligned(size_t len)
 /* Release the current pool; its pages must no longer be in use. */
 static void pool_release(void)
 {
-	if (pages) {
-		munmap((void *)dune_page_base_va, (size_t)num_pages * PGSIZE);
-		munmap(pages, meta_len);
-	}
+	if (pages)
+		munmap((void *)dune_page_base_va, dune_pool_map_len);
 	pages = NULL;
+	dune_pool_map_len = 0;
 	num_pages = 0;
 	dune_page_base = dune_page_base_va = 0;
 }
@@ -109,29 +112,25 @@ int dune_page_init(size_t npages)
 {
 	size_t len, mlen;
 	uintptr_t pa;
-	void *mem, *meta;
+	uint8_t *mem;
 
 	if (!npages)
 		npages = default_pages();
 	if (npages > MAX_PAGES)
 		npages = MAX_PAGES;
-	len = npages * PGSIZE;
+	mlen = (npages * sizeof(struct page) + BIG_PGMASK) & ~(size_t)BIG_PGMASK;
+	len = npages * PGSIZE + mlen;
 	mem = map_aligned(len);
 	if (!mem)
 		return -ENOMEM;
 	pa = dune_va_to_pa(mem);
-	if (pa == ~0UL || dune_va_to_pa((char *)mem + len - PGSIZE) != pa + len - PGSIZE)
-		goto fail;
-	mlen = (npages * sizeof(struct page) + PGSIZE - 1) & ~(size_t)PGMASK;
-	meta = mmap(NULL, mlen, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (meta == MAP_FAILED)
+	if (pa == ~0UL || dune_va_to_pa(mem + len - PGSIZE) != pa + len - PGSIZE)
 		goto fail;
 
 	pthread_mutex_lock(&page_lock);
 	pool_release();
-	pages = meta;
-	meta_len = mlen;
+	pages = (struct page *)(mem + npages * PGSIZE);
+	dune_pool_map_len = len;
 	num_pages = (int)npages;
 	dune_page_base = pa;
 	dune_page_base_va = (uintptr_t)mem;

@@ -59,6 +59,33 @@ void dune_vm_after_fork(void)
 	pthread_mutexattr_destroy(&a);
 }
 
+/*
+ * A fork child keeps the page tables (entry.c): fork() waits until no
+ * other thread is editing them, so the child's copy is whole.  Only
+ * vm_lock, which is recursive: the forking thread itself may take a
+ * demand fault before fork() returns (libdune maps the page, allocating
+ * a table page under the pool's lock, which must therefore stay free).
+ * In the child the forking thread has another thread id, so it cannot
+ * unlock what the parent's thread locked: both locks start over there.
+ * (A raw fork system call skips these handlers: the child then gets the
+ * tables as they were, and entry.c resets the locks.)
+ */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&vm_lock);
+}
+
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&vm_lock);
+}
+
+static void fork_child(void)
+{
+	dune_vm_after_fork();
+	dune_page_after_fork();
+}
+
 /* ------------------------------------------------------ address spaces */
 
 uintptr_t dune_va_to_pa(const void *ptr)
@@ -1067,7 +1094,7 @@ bool dune_vm_mirror_ro(uintptr_t va, bool make_writable)
 /* mirror_range() of [start, end) but the pool, which has its own big pages. */
 static int mirror_outside_pool(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flags)
 {
-	uintptr_t ps = dune_page_base_va, pe = ps + (uintptr_t)num_pages * PGSIZE;
+	uintptr_t ps = dune_page_base_va, pe = ps + dune_pool_map_len;
 	int r = 0;
 
 	if (end <= ps || start >= pe)
@@ -1117,29 +1144,34 @@ static int mirror_maps(ptent_t *root)
  * its own dune_vm_* calls).  The pool is mapped first: page-table code
  * must never fault.
  */
-int dune_vm_init(void)
+int dune_vm_init(uint64_t *pool_done)
 {
+	static bool atfork_done;	/* fork children inherit the handlers */
+	uint32_t lo, hi;
 	int r;
 
 	phys_limit = dune_layout_cache.phys_limit;
 	mmap_base = dune_layout_cache.mmap_base;
 	stack_base = dune_layout_cache.stack_base;
+	if (!atfork_done && pthread_atfork(fork_prepare, fork_parent, fork_child) == 0)
+		atfork_done = true;
 	r = dune_page_init(0);
 	if (r)
 		return r;
+	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
+	*pool_done = lo | (uint64_t)hi << 32;
 	pgroot = table_alloc();
 	if (!pgroot)
 		return -ENOMEM;
 	/* 2 MiB pages when the pool allows (it is allocated so): 512 entries
 	 * per GiB instead of 262144, which makes dune_init fast in emulators. */
 	if (!(dune_page_base_va & BIG_PGMASK) && !(dune_page_base & BIG_PGMASK) &&
-	    !(((uintptr_t)num_pages * PGSIZE) & BIG_PGMASK))
-		r = dune_vm_map_phys(pgroot, (void *)dune_page_base_va,
-				     (size_t)num_pages * PGSIZE, (void *)dune_page_base,
-				     PERM_R | PERM_W | PERM_BIG);
+	    !(dune_pool_map_len & BIG_PGMASK))
+		r = dune_vm_map_phys(pgroot, (void *)dune_page_base_va, dune_pool_map_len,
+				     (void *)dune_page_base, PERM_R | PERM_W | PERM_BIG);
 	else
 		r = mirror_range(pgroot, dune_page_base_va,
-				 dune_page_base_va + (uintptr_t)num_pages * PGSIZE,
+				 dune_page_base_va + dune_pool_map_len,
 				 PTE_P | PTE_W | PTE_NX, true);
 	if (!r)
 		r = mirror_maps(pgroot);

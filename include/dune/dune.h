@@ -422,7 +422,13 @@ int dune_init(bool map_full);
  * dune_enter() - move the calling thread into Dune mode.
  *
  * Returns 0, now running in guest ring 0, or a negative errno in host mode.
- * Each thread and each forked child calls it (a child calls dune_init first).
+ * Each thread and each forked child calls it.  A child forked after
+ * dune_init() keeps the parent's guest page tables (every dune_vm_* mapping,
+ * with its user/supervisor and permission bits, as in the original): they
+ * live in the page pool, private memory that fork copies, so later changes
+ * on either side are not seen by the other.  The child gets its own
+ * /dev/dune descriptor and nested tables, filled from its own memory only.
+ * Only the thread that forked continues in the child.
  */
 int dune_enter(void);
 
@@ -435,6 +441,25 @@ struct dune_host_stats {
 	uint64_t signals;	/* returns to host mode for a signal */
 };
 void dune_get_host_stats(struct dune_host_stats *out);
+
+/*
+ * Where this process's dune_init() and first dune_enter() spent their time:
+ * time stamp counter values at each step (0: the step did not run), for
+ * dune-bench's startup row.  @forked: dune_init kept the guest page tables
+ * the process inherited from its parent at fork.
+ */
+struct dune_startup_stats {
+	uint64_t init_start;	/* dune_init() called */
+	uint64_t opened;	/* /dev/dune open, DUNE_GET_INFO/LAYOUT done */
+	uint64_t pool;		/* page pool reserved */
+	uint64_t tables;	/* guest page tables built (or kept) */
+	uint64_t init_end;	/* dune_init() returns */
+	uint64_t enter_start;	/* dune_enter() called */
+	uint64_t percpu;	/* this thread's GDT, TSS, trap stacks ready */
+	uint64_t entered;	/* running in guest ring 0, IDT and GDT loaded */
+	bool forked;
+};
+void dune_get_startup_stats(struct dune_startup_stats *out);
 
 /**
  * dune_get_stats() - the module's counters for the calling thread's vCPU:

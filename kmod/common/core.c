@@ -7,6 +7,7 @@
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/uaccess.h>
@@ -196,6 +197,8 @@ static int __init dune_init(void)
 static void __exit dune_exit(void)
 {
 	misc_deregister(&dune_dev);
+	/* vm_free_notifier calls still queued behind an SRCU grace period. */
+	mmu_notifier_synchronize();
 	dune_preempt_key_put();
 	dune_hv_exit();
 }

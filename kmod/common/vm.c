@@ -104,10 +104,20 @@ static void vm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	vm_flush(vm);
 }
 
+/* The last callback has returned (an SRCU grace period after the put). */
+static void vm_free_notifier(struct mmu_notifier *mn)
+{
+	struct dune_vm *vm = container_of(mn, struct dune_vm, mn);
+
+	free_cpumask_var(vm->running);
+	kfree(vm);
+}
+
 static const struct mmu_notifier_ops vm_mmu_notifier_ops = {
 	.invalidate_range_start = vm_invalidate_start,
 	.invalidate_range_end = vm_invalidate_end,
 	.release = vm_release,
+	.free_notifier = vm_free_notifier,
 };
 
 struct dune_vm *dune_vm_create(void)
@@ -149,13 +159,22 @@ free_vm:
 
 void dune_vm_put(struct dune_vm *vm)
 {
+	struct mm_struct *mm = vm->mm;
+
 	if (!refcount_dec_and_test(&vm->refs))
 		return;
-	mmu_notifier_unregister(&vm->mn, vm->mm);
-	mmdrop(vm->mm);
+	/*
+	 * Not mmu_notifier_unregister(): it waits for an SRCU grace period,
+	 * which every Dune process's exit then waited for (most of a process's
+	 * Dune startup cost, dune-bench's startup row).  A callback still
+	 * running takes vm->lock and finds no nested table; the struct goes
+	 * in vm_free_notifier once none can run.  dune_exit waits for that.
+	 */
+	spin_lock(&vm->lock);
 	dune_npt_free(vm);
-	free_cpumask_var(vm->running);
-	kfree(vm);
+	spin_unlock(&vm->lock);
+	mmu_notifier_put(&vm->mn);
+	mmdrop(mm);
 }
 
 /*

@@ -799,12 +799,14 @@ static int marker;
 
 START_TEST(init_mirrors_process)
 {
+	uint64_t pool_done = 0;
 	int on_stack = 1;
 	ptent_t *pte, e;
 	char *late;
 
 	setenv("DUNE_PAGE_POOL_MB", "16", 1);
-	ck_assert_int_eq(dune_vm_init(), 0);
+	ck_assert_int_eq(dune_vm_init(&pool_done), 0);
+	ck_assert(pool_done != 0);
 	ck_assert_uint_eq(num_pages, 4096);
 	ck_assert(dune_page_isfrompool(dune_va_to_pa(pgroot)));
 	ck_assert_uint_eq(phys_limit, 1UL << 47);
