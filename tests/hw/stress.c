@@ -169,26 +169,35 @@ static void host_op(enum op op, uint64_t *seed)
 	__atomic_fetch_add(&shm->ops[op], 1, __ATOMIC_RELAXED);
 }
 
+/* Host-thread changes a process makes before it may leave: its life is
+ * counted in work, not only in time (a debug kernel enters 10x slower). */
+#define MIN_OPS		20
+#define FORK_AT		5	/* the op that forks, in half of the processes */
+
+static volatile unsigned long ops_done;
+
 /* A host thread (never entered): changes the memory, keeps two vCPUs up. */
 static void *host_thread(void *arg)
 {
 	uint64_t seed = (uintptr_t)arg | 1;
+	int forker = (seed >> 2) & 1;
 	pthread_t v[2];
-	unsigned long n = 0;
+	unsigned long n;
 	int i;
 
 	for (i = 0; i < 2; i++)
 		pthread_create(&v[i], NULL, vcpu_thread, (void *)(uintptr_t)(seed + i));
-	while (!stop) {
+	for (n = 1; !stop; n++) {
 		uint64_t r = rnd(&seed) % 100;
 		/* Mostly cheap changes; rarely a fork or an unmapped window. */
 		enum op op = r < 30 ? OP_DONTNEED : r < 50 ? OP_MPROTECT :
 			     r < 65 ? OP_SPLIT : r < 75 ? OP_HUGE : r < 78 ? OP_REMAP :
 			     r < 81 ? OP_MREMAP : r < 84 ? OP_FORK : OP_NOP;
 
-		host_op(op, &seed);
+		host_op(n == FORK_AT && forker ? OP_FORK : op, &seed);
+		ops_done = n;
 		/* Replace a vCPU thread that ended. */
-		for (i = 0; i < 2 && ++n % 8 == 0; i++) {
+		for (i = 0; i < 2 && n % 8 == 0; i++) {
 			if (pthread_tryjoin_np(v[i], NULL) == 0)
 				pthread_create(&v[i], NULL, vcpu_thread,
 					       (void *)(uintptr_t)(seed + n + i));
@@ -203,7 +212,7 @@ static void stress_process(uint64_t seed)
 {
 	pthread_t h;
 	char *raw;
-	long life;
+	double end;
 
 	if (dune_init_and_enter())
 		_exit(CHILD_NO_DUNE);
@@ -216,8 +225,9 @@ static void stress_process(uint64_t seed)
 	madvise(area, AREA, MADV_HUGEPAGE);
 	if (pthread_create(&h, NULL, host_thread, (void *)(uintptr_t)seed))
 		_exit(21);
-	life = LIFE_MS_MIN + rnd(&seed) % LIFE_MS_SPAN;
-	usleep(life * 1000);
+	end = hx_now() + (LIFE_MS_MIN + rnd(&seed) % LIFE_MS_SPAN) / 1000.0;
+	while (hx_now() < end || ops_done < MIN_OPS)
+		usleep(10000);
 	/* Half of them leave with exit_group while the vCPUs run. */
 	if (seed & 2)
 		_exit(0);
@@ -283,6 +293,19 @@ static unsigned long anon_huge_kb(void)
 	return kb;
 }
 
+/*
+ * Start another process?  For @secs, and past it (up to ten times) until
+ * the mix has happened at all: processes replaced, vCPU threads, forks.
+ */
+static int want_more(int n, double secs, double elapsed, const struct tally *t)
+{
+	if (elapsed < secs)
+		return 1;
+	return elapsed < 10 * secs &&
+	       (t->started < (unsigned long)n * 2 || shm->vcpu_threads < t->started ||
+		shm->forks == 0);
+}
+
 /* Keep @n processes running for @secs; kill some of them mid-run. */
 static void supervise(int n, double secs, struct tally *t)
 {
@@ -306,7 +329,7 @@ static void supervise(int n, double secs, struct tally *t)
 				p[i].pid = 0;
 				t->hung++;
 			}
-			if (p[i].pid == 0 && hx_now() - t0 < secs) {
+			if (p[i].pid == 0 && want_more(n, secs, hx_now() - t0, t)) {
 				p[i] = (struct proc){ spawn(rnd(&seed)), hx_now(), 0 };
 				if (p[i].pid > 0)
 					t->started++;
@@ -398,7 +421,7 @@ int main(int argc, char **argv)
 	      t.bad, t.hung);
 	CHECK(t.started >= (unsigned long)n * 2 && t.exited + t.killed > 0,
 	      "processes came and went (%lu started)", t.started);
-	CHECK(shm->vcpu_threads > t.started && shm->touches > 0,
+	CHECK(shm->vcpu_threads >= t.started && shm->touches > 0,
 	      "vCPU threads entered and ran (%lu threads, %lu memory rounds)",
 	      shm->vcpu_threads, shm->touches);
 	CHECK(changes > 0 && shm->ops[OP_DONTNEED] > 0 && shm->ops[OP_SPLIT] > 0,

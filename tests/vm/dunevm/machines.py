@@ -12,6 +12,18 @@ import subprocess
 from . import pvh
 
 MEMORY_MB = 512
+# The debug kernels (tools/debug-kernel): KASAN's shadow takes an eighth of
+# memory and kmemleak, lockdep and KFENCE more; basics' 256 MiB touch was
+# OOM-killed in 512 MB on 6.12-debug.
+DEBUG_MEMORY_MB = 1024
+
+
+def memory_mb(series):
+    """Guest memory for a kernel series ("6.1", "6.12-debug", ...);
+    DUNE_VM_MEMORY_MB overrides."""
+    if os.environ.get("DUNE_VM_MEMORY_MB"):
+        return int(os.environ["DUNE_VM_MEMORY_MB"])
+    return DEBUG_MEMORY_MB if series.endswith("-debug") else MEMORY_MB
 
 ISOLINUX_BIN = os.environ.get("DUNE_VM_ISOLINUX", "/usr/lib/ISOLINUX/isolinux.bin")
 SYSLINUX_MODULES = os.environ.get("DUNE_VM_SYSLINUX_MODULES", "/usr/lib/syslinux/modules/bios")
@@ -186,10 +198,10 @@ def kernel_cmdline(machine, extra=""):
     return " ".join(args)
 
 
-def qemu_command(machine, wd, vmlinuz, initrd, append, smp):
+def qemu_command(machine, wd, vmlinuz, initrd, append, smp, memory=MEMORY_MB):
     qemu = os.environ.get("DUNE_VM_QEMU", "qemu-system-x86_64")
     cmd = [qemu, "-accel", "tcg", "-cpu", machine.cpu, "-smp", str(machine.boot_cpus(smp)),
-           "-m", str(MEMORY_MB), "-nodefaults", "-display", "none",
+           "-m", str(memory), "-nodefaults", "-display", "none",
            "-no-reboot",
            # A monitor socket: on a hang the runner asks it where the CPUs are.
            "-monitor", "unix:%s,server,nowait" % os.path.join(wd, "monitor.sock"),
@@ -241,7 +253,7 @@ def make_iso(wd, vmlinuz, initrd, append, note):
     return iso
 
 
-def bochs_config(machine, wd, iso, smp, frames_port=None):
+def bochs_config(machine, wd, iso, smp, frames_port=None, memory=MEMORY_MB):
     """A bochsrc: no GUI (rfb that never waits for a viewer), COM1 to a
     file, COM2 to a file or (frames_port) a TCP connection to the host, the
     CD as boot device."""
@@ -250,7 +262,7 @@ def bochs_config(machine, wd, iso, smp, frames_port=None):
     else:
         com2 = "com2: enabled=1, mode=file, dev=%s" % os.path.join(wd, "frames.log")
     return "\n".join([
-        "megs: %d" % MEMORY_MB,
+        "megs: %d" % memory,
         "cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=0"
         % (machine.cpu, smp, BOCHS_IPS),
         "romimage: file=%s" % BOCHS_BIOS,
@@ -278,11 +290,12 @@ def bochs_config(machine, wd, iso, smp, frames_port=None):
     ])
 
 
-def bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port):
+def bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port,
+                  memory=MEMORY_MB):
     iso = make_iso(wd, vmlinuz, initrd, append, note)
     rc = os.path.join(wd, "bochsrc")
     with open(rc, "w") as f:
-        f.write(bochs_config(machine, wd, iso, smp, frames_port))
+        f.write(bochs_config(machine, wd, iso, smp, frames_port, memory))
     # The Debian build has the debugger compiled in, which stops before the
     # first instruction; "c" (continue) from a command file starts the run.
     cmds = os.path.join(wd, "bochs.cmds")
@@ -293,9 +306,11 @@ def bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port):
 
 
 def command(machine, wd, vmlinuz, initrd, append, smp, note=lambda text: None,
-            frames_port=None):
-    """The argv that starts `machine`; files it needs are written to wd.
-    note(text) reports a degraded setup; frames_port: see bochs_config."""
+            frames_port=None, memory=MEMORY_MB):
+    """The argv that starts `machine` with `memory` MB; files it needs are
+    written to wd.  note(text) reports a degraded setup; frames_port: see
+    bochs_config."""
     if machine.emulator == "qemu":
-        return qemu_command(machine, wd, vmlinuz, initrd, append, smp)
-    return bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port)
+        return qemu_command(machine, wd, vmlinuz, initrd, append, smp, memory)
+    return bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port,
+                         memory)

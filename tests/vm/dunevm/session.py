@@ -343,7 +343,8 @@ class Boot:
             port = self.sock.port
         cmd = machines.command(self.machine, self.wd, self.kernel.vmlinuz, initrd,
                                append, self.smp, lambda text: self._emit("note", text=text),
-                               frames_port=port)
+                               frames_port=port,
+                               memory=machines.memory_mb(self.kernel.series))
         with open(os.path.join(self.wd, "cmdline"), "w") as f:
             f.write(" ".join(cmd) + "\n")
         out = open(os.path.join(self.wd, "emulator.out"), "wb")
