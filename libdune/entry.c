@@ -505,14 +505,6 @@ static struct dune_percpu *percpu_alloc(void)
 	return p;
 }
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
-	return lo | (uint64_t)hi << 32;
-}
-
 static int init_process(bool map_full);
 
 int dune_enter(void)
@@ -533,7 +525,7 @@ int dune_enter(void)
 		first = true;
 	}
 	if (first)
-		startup.enter_start = rdtsc();
+		startup.enter_start = dune_get_ticks();
 	if (percpu && percpu->conf.regs.rip)
 		return -EALREADY;	/* dune_enter from inside Dune mode */
 	if (!percpu) {
@@ -542,7 +534,7 @@ int dune_enter(void)
 			return -ENOMEM;
 	}
 	if (first)
-		startup.percpu = rdtsc();
+		startup.percpu = dune_get_ticks();
 	/* The guest's first instructions run on this stack before its IDT
 	 * exists (a page fault there would be a triple fault): map the part
 	 * around the stack pointer now; deeper pages fault in later. */
@@ -570,7 +562,7 @@ int dune_enter(void)
 	}
 	dune_guest_boot();
 	if (first)
-		startup.entered = rdtsc();
+		startup.entered = dune_get_ticks();
 	return 0;
 }
 
@@ -616,7 +608,7 @@ static int init_fork_child(void)
 
 	if (fd < 0)
 		return -errno;
-	startup.opened = rdtsc();
+	startup.opened = dune_get_ticks();
 	if (!pgroot || ioctl(fd, DUNE_GET_LAYOUT, &l) ||
 	    memcmp(&l, &dune_layout_cache, sizeof(l))) {
 		close(fd);
@@ -641,7 +633,7 @@ static int init_fork_child(void)
 	} else {
 		percpu = NULL;
 	}
-	startup.pool = startup.tables = rdtsc();
+	startup.pool = startup.tables = dune_get_ticks();
 	startup.forked = true;
 	return 0;
 }
@@ -667,7 +659,7 @@ static int init_fresh(void)
 		r = -errno;
 		goto fail;
 	}
-	startup.opened = rdtsc();
+	startup.opened = dune_get_ticks();
 	setup_idt();
 	dune_trap_init();
 	r = dune_vm_init(&startup.pool);
@@ -675,7 +667,7 @@ static int init_fresh(void)
 		r = dune_vm_map_mirror_range(idt, sizeof(idt));
 	if (r)
 		goto fail;
-	startup.tables = rdtsc();
+	startup.tables = dune_get_ticks();
 	return 0;
 fail:
 	close(dune_fd);
@@ -688,7 +680,7 @@ static int init_process(bool map_full)
 	int r = -ESTALE;
 
 	memset(&startup, 0, sizeof(startup));
-	startup.init_start = rdtsc();
+	startup.init_start = dune_get_ticks();
 	if (dune_fd >= 0)
 		r = init_fork_child();
 	if (r)
@@ -697,7 +689,7 @@ static int init_process(bool map_full)
 		return r;
 	dune_pid = getpid();
 	dune_map_full = map_full;
-	startup.init_end = rdtsc();
+	startup.init_end = dune_get_ticks();
 	return 0;
 }
 

@@ -131,7 +131,7 @@ static void check_repeat(void)
 	 * keeps freed slab objects for a while (4.7 MB after 200 processes on
 	 * 6.1-debug): count pages only, and leave slab leaks to kmemleak, which
 	 * the runner scans after each test. */
-	slab_by_kmemleak = access("/sys/kernel/debug/kmemleak", F_OK) == 0;
+	slab_by_kmemleak = hwtest_debug_kernel();
 	before = mem_kb(slab_by_kmemleak);
 	for (i = 0; i < 200; i++) {
 		int st = run_in_dune_child(noop_fn, NULL);

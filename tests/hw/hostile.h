@@ -330,7 +330,7 @@ static inline double hx_case_limit(void)
 	static double limit;
 
 	if (!limit)
-		limit = access("/sys/kernel/debug/kmemleak", F_OK) == 0 ? 30.0 : 10.0;
+		limit = hwtest_debug_kernel() ? 30.0 : 10.0;
 	return limit;
 }
 

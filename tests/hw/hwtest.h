@@ -69,6 +69,15 @@ static inline void hwtest_mark(const char *fmt, ...)
 		exit(77);						\
 	} while (0)
 
+/*
+ * A debug kernel (tools/debug-kernel): kmemleak is there.  KASAN and lockdep
+ * make it several times slower, and KASAN's quarantine keeps freed slab.
+ */
+static inline int hwtest_debug_kernel(void)
+{
+	return access("/sys/kernel/debug/kmemleak", F_OK) == 0;
+}
+
 static inline int hwtest_done(void)
 {
 	printf("%d passed, %d failed\n", hwtest_count - hwtest_failed, hwtest_failed);
