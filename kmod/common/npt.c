@@ -101,14 +101,17 @@ static u64 npt_leaf(u64 hpa, unsigned int prot)
  * Called with vm->lock held (a spinlock), so table pages come one spare
  * at a time from GFP_ATOMIC.  A 2M leaf is not put where a table already
  * is: freeing that table could pull it from under another CPU's page walk,
- * so its range stays mapped at 4K.  Returns 0, -EEXIST (2M refused that
- * way: map 4K instead) or -ENOMEM.
+ * so its range stays mapped at 4K.  Returns 0, -ESHUTDOWN (a retired VM),
+ * -EEXIST (2M refused that way: map 4K instead) or -ENOMEM.
  */
 int dune_npt_map(struct dune_vm *vm, u64 gpa, u64 hpa, unsigned int prot, int level)
 {
 	struct page *spare = NULL;
 	u64 *pte, leaf = npt_leaf(hpa, prot);
 
+	/* No MMU notifier any more (dune_vm_retire): nothing could unmap it. */
+	if (vm->retired)
+		return -ESHUTDOWN;
 	for (;;) {
 		pte = npt_walk_alloc(vm, gpa, level, &spare);
 		if (pte)

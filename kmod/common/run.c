@@ -24,6 +24,7 @@
 #include "hv.h"
 #include "ipi.h"
 #include "run.h"
+#include "syscall.h"
 #include "vm.h"
 
 struct dune_vcpu_node {
@@ -351,6 +352,22 @@ static int vcpu_loop(struct dune_vcpu *vcpu, struct dune_config *conf)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * The process dies once this ioctl returns: SIGKILL is pending, or the
+ * guest handed libdune an exit that nothing can stop (syscall.c), and no
+ * other task uses the mm.  Its VM gives up its MMU notifier now rather
+ * than make the exit wait (dune_vm_retire).  A caller that does not exit
+ * after all gets ESHUTDOWN from its next DUNE_ENTER.
+ */
+static bool process_ending(long r, const struct dune_config *conf)
+{
+	if (atomic_read(&current->mm->mm_users) != 1)
+		return false;
+	if (fatal_signal_pending(current))
+		return true;
+	return !r && conf->ret == DUNE_RET_SYSCALL && dune_syscall_ends_process(conf->status);
+}
+
 /**
  * dune_enter - DUNE_ENTER for the calling thread.
  * @df:		the /dev/dune file.
@@ -384,6 +401,12 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 			current->pid);
 		return -EBADFD;
 	}
+	if (READ_ONCE(df->vm->retired)) {
+		mutex_unlock(&df->lock);
+		pr_warn_ratelimited("pid %d: DUNE_ENTER after the guest's exit was reported\n",
+				    current->pid);
+		return -ESHUTDOWN;
+	}
 	vcpus_reap(df);
 	vcpu = vcpu_find(df);
 	if (!vcpu) {
@@ -399,6 +422,8 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 
 	conf->ret = DUNE_RET_NONE;
 	r = vcpu_loop(vcpu, conf);
+	if (process_ending(r, conf))
+		dune_vm_retire(vcpu->vm);
 	return r;
 }
 

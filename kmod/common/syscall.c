@@ -113,6 +113,21 @@ static bool needs_host_frame(unsigned long nr)
 	return false;
 }
 
+/**
+ * dune_syscall_ends_process - will the system call the guest handed to
+ * libdune (DUNE_RET_SYSCALL, number @nr) end the calling process for sure?
+ *
+ * exit_group, or exit (the caller checks that no other task uses the mm),
+ * with nothing that could see the call and stop or change it (seccomp,
+ * ptrace, user dispatch: DUNE_SC_WORK).  libdune makes the call next.
+ */
+bool dune_syscall_ends_process(unsigned long nr)
+{
+	if (nr != __NR_exit_group && nr != __NR_exit)
+		return false;
+	return !(READ_ONCE(current_thread_info()->syscall_work) & DUNE_SC_WORK);
+}
+
 static bool is_restart(long r)
 {
 	return r == -ERESTARTSYS || r == -ERESTARTNOINTR || r == -ERESTARTNOHAND ||

@@ -13,5 +13,6 @@ enum dune_sc {
 
 int dune_syscall_init(void);
 enum dune_sc dune_syscall_in_kernel(struct dune_vcpu *vcpu, long *restart_code);
+bool dune_syscall_ends_process(unsigned long nr);
 
 #endif /* _DUNE_SYSCALL_H */

@@ -61,7 +61,10 @@ struct dune_vm {
 	struct mm_struct *mm;
 	u64 id;				/* unique for the module's lifetime */
 	struct mmu_notifier mn;
-	refcount_t refs;
+	refcount_t refs;		/* the file and each vCPU */
+	refcount_t mem_refs;		/* users (refs) and the notifier */
+	atomic_t notifier_put;		/* mmu_notifier_put done */
+	bool retired;			/* maps nothing more (dune_vm_retire) */
 	spinlock_t lock;		/* nested page table */
 	u64 *root;			/* nested PML4 (kernel virtual) */
 	u64 root_pa;

@@ -104,13 +104,32 @@ static void vm_release(struct mmu_notifier *mn, struct mm_struct *mm)
 	vm_flush(vm);
 }
 
+/* The struct goes when its users are gone and no callback can run. */
+static void vm_mem_put(struct dune_vm *vm)
+{
+	if (!refcount_dec_and_test(&vm->mem_refs))
+		return;
+	free_cpumask_var(vm->running);
+	kfree(vm);
+}
+
 /* The last callback has returned (an SRCU grace period after the put). */
 static void vm_free_notifier(struct mmu_notifier *mn)
 {
-	struct dune_vm *vm = container_of(mn, struct dune_vm, mn);
+	vm_mem_put(container_of(mn, struct dune_vm, mn));
+}
 
-	free_cpumask_var(vm->running);
-	kfree(vm);
+/*
+ * Not mmu_notifier_unregister(): it waits for an SRCU grace period, which
+ * every Dune process's exit then waited for.  A callback still running
+ * takes vm->lock and finds no nested translation; vm_free_notifier drops
+ * the notifier's hold on the struct once none can run (dune_exit waits for
+ * that).
+ */
+static void vm_put_notifier(struct dune_vm *vm)
+{
+	if (atomic_xchg(&vm->notifier_put, 1) == 0)
+		mmu_notifier_put(&vm->mn);
 }
 
 static const struct mmu_notifier_ops vm_mmu_notifier_ops = {
@@ -131,6 +150,7 @@ struct dune_vm *dune_vm_create(void)
 	if (!zalloc_cpumask_var(&vm->running, GFP_KERNEL))
 		goto free_vm;
 	refcount_set(&vm->refs, 1);
+	refcount_set(&vm->mem_refs, 2);
 	vm->id = atomic64_inc_return(&last_id);
 	spin_lock_init(&vm->lock);
 	vm->mm = current->mm;
@@ -163,18 +183,43 @@ void dune_vm_put(struct dune_vm *vm)
 
 	if (!refcount_dec_and_test(&vm->refs))
 		return;
-	/*
-	 * Not mmu_notifier_unregister(): it waits for an SRCU grace period,
-	 * which every Dune process's exit then waited for (most of a process's
-	 * Dune startup cost, dune-bench's startup row).  A callback still
-	 * running takes vm->lock and finds no nested table; the struct goes
-	 * in vm_free_notifier once none can run.  dune_exit waits for that.
-	 */
 	spin_lock(&vm->lock);
 	dune_npt_free(vm);
 	spin_unlock(&vm->lock);
-	mmu_notifier_put(&vm->mn);
+	vm_put_notifier(vm);
 	mmdrop(mm);
+	vm_mem_put(vm);
+}
+
+/**
+ * dune_vm_retire - the process is ending: give up the MMU notifier now.
+ * @vm:		a VM whose address space has no user but the caller, which
+ *		is about to exit (dune_enter() decides, run.c).
+ *
+ * exit_mmap() waits for an SRCU grace period when the mm still has a
+ * notifier registered (mn_hlist_release(), mm/mmu_notifier.c), and that
+ * wait was most of a short Dune process's life: about 0.6 to 6 ms of the
+ * amd machine's exit, more than fork+exec+wait of a static program.  Put
+ * before the mm goes, the notifier is off the mm's list and the exit does
+ * not wait.  Without the notifier nothing could invalidate a nested
+ * translation, so every leaf is dropped here and none is made again
+ * (dune_npt_map() refuses a retired VM), and DUNE_ENTER refuses it.  No
+ * vCPU of @vm is in the guest: the caller's is not, and no other task
+ * uses the mm; vm_flush() still forces any out, as for an invalidation.
+ */
+void dune_vm_retire(struct dune_vm *vm)
+{
+	spin_lock(&vm->lock);
+	if (vm->retired) {
+		spin_unlock(&vm->lock);
+		return;
+	}
+	WRITE_ONCE(vm->retired, true);
+	vm->invalidate_seq++;
+	dune_npt_unmap_range(vm, 0, vm->layout.phys_limit);
+	spin_unlock(&vm->lock);
+	vm_flush(vm);
+	vm_put_notifier(vm);
 }
 
 /*

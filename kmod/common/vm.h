@@ -7,6 +7,7 @@
 
 struct dune_vm *dune_vm_create(void);
 void dune_vm_put(struct dune_vm *vm);
+void dune_vm_retire(struct dune_vm *vm);
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf_flags);
 void dune_vm_note_cpu(struct dune_vm *vm, int cpu);
 

@@ -196,6 +196,36 @@ static void do_seccomp_strict(void *a)
 	exit(4);
 }
 
+/*
+ * exit_group refused by a seccomp filter: the process goes on, and its
+ * VM still maps fresh memory (the module gives up a VM's MMU notifier at
+ * an exit only when nothing can stop that exit).
+ */
+static void do_exit_refused(void *a)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	size_t len = 1 << 20, i;
+	char *p;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		syscall(SYS_exit, 20);
+	if (syscall(SYS_exit_group, 9) != -1 || errno != EPERM)
+		syscall(SYS_exit, 3);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		syscall(SYS_exit, 4);
+	for (i = 0; i < len; i += 4096)
+		p[i] = 1;
+	syscall(SYS_exit, 0);	/* the only thread: the process ends */
+}
+
 static const struct hostile_case cases[] = {
 	{ "hypercall with unknown numbers: ENOSYS", do_hypercall_unknown, NULL, HX_EXIT(0) },
 	{ "hypercall with kernel pointers: EFAULT", do_hypercall_bad_ptrs, NULL, HX_EXIT(0) },
@@ -213,6 +243,8 @@ static const struct hostile_case cases[] = {
 	  HX_SIG(SIGSYS) },
 	{ "seccomp strict mode entered in Dune mode", do_seccomp_strict, NULL,
 	  HX_SIG(SIGKILL) },
+	{ "exit_group refused by seccomp: the process goes on", do_exit_refused, NULL,
+	  HX_EXIT(0) },
 };
 
 #define MAGIC_PRIO_WHO	0x1234
@@ -276,11 +308,63 @@ static void check_ptrace(void)
 	hx_check_host("ptrace");
 }
 
+/* The guest's exit_group, at its first instruction (ring 0, no stack). */
+asm(".pushsection .text\n"
+    "exit_vmcall: mov $231, %eax\n vmcall\n ud2\n"
+    "exit_vmmcall: mov $231, %eax\n vmmcall\n ud2\n"
+    ".popsection");
+extern const char exit_vmcall[], exit_vmmcall[];
+
+/* A raw client (no libdune host loop): the guest exits, the client goes on. */
+static void exit_ignored_child(void)
+{
+	struct dune_config c;
+
+	if (dune_init(true))
+		_exit(CHILD_NO_DUNE);
+	memset(&c, 0, sizeof(c));
+	c.regs.rip = (uintptr_t)(hx_is_svm() ? exit_vmmcall : exit_vmcall);
+	c.regs.rflags = 2;
+	c.cr3 = dune_va_to_pa(pgroot);
+	if (ioctl(dune_fd, DUNE_ENTER, &c))
+		_exit(errno == EOPNOTSUPP ? CHILD_NO_DUNE : 2);
+	if (c.ret != DUNE_RET_SYSCALL || c.status != SYS_exit_group)
+		_exit(3);
+	if (ioctl(dune_fd, DUNE_ENTER, &c) != -1 || errno != ESHUTDOWN)
+		_exit(4);
+	_exit(0);
+}
+
+/*
+ * A guest exit handed to a caller that nothing stops from exiting ends the
+ * VM (its MMU notifier goes before the mm does): a caller that goes on
+ * anyway gets ESHUTDOWN, not a VM that maps memory no notifier watches.
+ */
+static void check_exit_ignored(void)
+{
+	int st, hung;
+	char buf[64];
+	pid_t pid;
+
+	hwtest_mark("case: exit ignored");
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		exit_ignored_child();
+	st = pid > 0 ? hx_wait(pid, hx_case_limit(), &hung) : -1;
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "a guest exit its caller ignores: the next DUNE_ENTER is ESHUTDOWN (%s)",
+	      describe_status(st, buf, sizeof(buf)));
+	hx_check_host("exit ignored");
+}
+
 int main(int argc, char **argv)
 {
 	hx_setup();
 	hx_run_cases(cases, sizeof(cases) / sizeof(cases[0]), argc > 1 ? argv[1] : NULL);
 	if (argc < 2 || strstr("ptrace", argv[1]))
 		check_ptrace();
+	if (argc < 2 || strstr("exit ignored", argv[1]))
+		check_exit_ignored();
 	return hx_finish();
 }
