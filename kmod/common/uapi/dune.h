@@ -215,6 +215,13 @@ struct dune_stats {
 	__u64 irqs;
 };
 
+/*
+ * DUNE_ENTER returning DUNE_RET_SYSCALL for exit or exit_group, to a
+ * process that nothing else shares its memory with and whose system calls
+ * nothing observes (seccomp, ptrace, user dispatch), ends the VM: the
+ * caller is expected to make that call, and a DUNE_ENTER after it fails
+ * with ESHUTDOWN.  So does one after a return with SIGKILL pending.
+ */
 #define DUNE_ENTER		_IOWR(DUNE_IOC_MAGIC, 0x01, struct dune_config)
 #define DUNE_GET_LAYOUT		_IOR(DUNE_IOC_MAGIC, 0x02, struct dune_layout)
 #define DUNE_GET_STATS		_IOR(DUNE_IOC_MAGIC, 0x03, struct dune_stats)
