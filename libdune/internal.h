@@ -15,6 +15,10 @@ extern struct dune_layout dune_layout_cache;
 
 /* page.c: the page pool (@npages pages reserved, touched lazily). */
 int dune_page_init(size_t npages);
+
+/* procmap.c: the walk of /proc/self/maps that libdune itself uses. */
+typedef int (*dune_procmap_fn)(const struct dune_procmap_entry *e, void *arg);
+int dune_procmap_scan(dune_procmap_fn fn, void *arg);
 /* page.c, vm.c: a fork child starts over with unlocked locks (another
  * thread of the parent may have held them at the fork). */
 void dune_page_after_fork(void);

@@ -142,13 +142,14 @@ static int check_text(const char *text)
 	return 0;
 }
 
-/* Call @cb for each line of the checked, writable @text; each path is
- * terminated in place for the duration of its call. */
-static void deliver(char *text, dune_procmap_cb cb)
+/* Call @fn for each line of the checked, writable @text, until one returns
+ * nonzero (returned); each path is terminated in place during its call. */
+static int deliver(char *text, dune_procmap_fn fn, void *arg)
 {
 	struct dune_procmap_entry e;
 	const char *path;
 	char *line, *eol, saved;
+	int r;
 
 	for (line = text; *line; line = saved ? eol + 1 : eol) {
 		eol = (char *)line_end(line);
@@ -157,9 +158,22 @@ static void deliver(char *text, dune_procmap_cb cb)
 		*eol = '\0';
 		e.path = (char *)path;
 		e.type = path_type(path);
-		cb(&e);
+		r = fn(&e, arg);
 		*eol = saved;
+		if (r)
+			return r;
 	}
+	return 0;
+}
+
+struct cb_box {
+	dune_procmap_cb cb;
+};
+
+static int call_cb(const struct dune_procmap_entry *e, void *arg)
+{
+	((const struct cb_box *)arg)->cb(e);
+	return 0;
 }
 
 /**
@@ -183,7 +197,7 @@ int dune_procmap_iterate_text(const char *text, dune_procmap_cb cb)
 	copy = strdup(text);
 	if (!copy)
 		return -ENOMEM;
-	deliver(copy, cb);
+	deliver(copy, call_cb, &(struct cb_box){ cb });
 	free(copy);
 	return 0;
 }
@@ -221,9 +235,11 @@ static char *read_maps(void)
 	buf[len] = '\0';
 	return buf;
 fail:
+	n = errno;
 	if (fd >= 0)
 		close(fd);
 	free(buf);
+	errno = (int)n;
 	return NULL;
 }
 
@@ -246,8 +262,28 @@ void dune_procmap_iterate(dune_procmap_cb cb)
 		dune_printf("dune: unexpected line in /proc/self/maps\n");
 		dune_die();
 	}
-	deliver(text, cb);
+	deliver(text, call_cb, &(struct cb_box){ cb });
 	free(text);
+}
+
+/**
+ * dune_procmap_scan() - dune_procmap_iterate() for libdune's own use: the
+ * callback gets @arg and stops the walk by returning nonzero, and errors
+ * are returned (-ENOMEM, -EINVAL for a malformed line, -errno of the
+ * read, or the callback's value) instead of ending the process.
+ */
+int dune_procmap_scan(dune_procmap_fn fn, void *arg)
+{
+	char *text = read_maps();
+	int r;
+
+	if (!text)
+		return errno ? -errno : -ENOMEM;
+	r = check_text(text);
+	if (!r)
+		r = deliver(text, fn, arg);
+	free(text);
+	return r;
 }
 
 static void dump_entry(const struct dune_procmap_entry *e)
