@@ -199,8 +199,6 @@ def kernel_cmdline(machine, extra=""):
         args.append("clocksource=hpet")
     args += machine.kernel_args.split()
     args += extra.split()
-    # For experiments: more guest kernel parameters (tests/vm/README.md).
-    args += os.environ.get("DUNE_VM_KERNEL_ARGS", "").split()
     return " ".join(args)
 
 
