@@ -62,6 +62,20 @@ if [ -x /bin/busybox ]; then
 		echo "# plain: $(echo "$plain" | tr '\n' ' ')"
 		echo "# sandboxed: $(echo "$out" | tr '\n' ' ')"
 	fi
+	out=$(timeout 60 "$SB" /bin/busybox sh -c 'echo hi; exit 4' 2>&1)
+	st=$?
+	out=$(unbox "$out")
+	echo "$out" | sed 's/^/# /'
+	[ "$out" = hi ] && [ $st -eq 4 ]
+	ok $? "original sandbox: busybox sh -c 'echo hi; exit 4' (status $st)"
+	# A pipeline forks (which works) and runs wc with execve, which the
+	# original's exec.c cannot do here: it runs "./sandbox" (relative to
+	# the working directory) on ld.so with the program's argv[0] instead
+	# of its path, and the exec'ing process exits 0 at once.  Shown, not
+	# judged.
+	out=$(cd /tmp && timeout 30 "$SB" /bin/busybox sh -c 'echo hi | wc -c' 2>&1)
+	echo "$out" | sed 's/^/# /'
+	skip "original sandbox: busybox sh -c 'echo hi | wc -c': execve in the original sandbox (exec.c) cannot work (tests/compat/original/README.md)"
 else
 	skip "original sandbox: busybox ls / (no /bin/busybox on this machine)"
 fi
