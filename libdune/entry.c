@@ -597,8 +597,9 @@ static bool on_percpu_stacks(const struct dune_percpu *p)
  * only name guest-physical addresses, which the child's own nested tables
  * translate to its own memory, so keeping them gives the child nothing it
  * does not have.  The forking thread's vCPU state (GDT, TSS, trap stacks,
- * mapped in the kept tables) is reused unless the child runs on its trap
- * stacks; the parent's other threads do not exist here.  Returns -ESTALE
+ * mapped in the kept tables) is reused, with the trap frames in progress
+ * kept when the child runs on its trap stack; the parent's other threads
+ * do not exist here.  Returns -ESTALE
  * when the tables cannot be kept (the caller builds new ones).
  */
 static int init_fork_child(void)
@@ -621,7 +622,10 @@ static int init_fork_child(void)
 	dune_page_after_fork();
 	dune_vm_after_fork();
 	dune_full_map_after_fork();
-	if (percpu && !on_percpu_stacks(percpu)) {
+	if (percpu) {
+		bool in_trap = on_percpu_stacks(percpu);
+		uint64_t ist1 = percpu->tss.ist[0], user_ret = percpu->user_ret;
+
 		/* setup_gdt also makes the TSS descriptor available again: the
 		 * copy is marked busy by the parent's LTR (SDM Vol. 3A 7.2.2). */
 		memset(&percpu->conf, 0, sizeof(percpu->conf));
@@ -630,8 +634,15 @@ static int init_fork_child(void)
 		percpu->sig_restart = 0;
 		percpu->fault_retried = 0;
 		setup_gdt(percpu);
-	} else {
-		percpu = NULL;
+		/* Forked by a trap handler (the original's sandbox forks from
+		 * its system-call handler and enters again there): the child
+		 * runs on its copy of the trap stack and will return through
+		 * the frames above IST1 and to the dune_jump_to_user that ran
+		 * the ring-3 code, so both stay as they were at the fork. */
+		if (in_trap) {
+			percpu->tss.ist[0] = ist1;
+			percpu->user_ret = user_ret;
+		}
 	}
 	startup.pool = startup.tables = dune_get_ticks();
 	startup.forked = true;

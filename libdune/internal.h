@@ -6,8 +6,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 
 #include <dune/dune.h>
+
+#define DUNE_CLONE_VM	0x00000100UL	/* <linux/sched.h>, which clashes with <sched.h> */
 
 extern int dune_fd;
 extern struct dune_info dune_info_cache;
@@ -15,10 +18,13 @@ extern struct dune_layout dune_layout_cache;
 
 /* page.c: the page pool (@npages pages reserved, touched lazily). */
 int dune_page_init(size_t npages);
+/* page.c: the @i-th place for a pool of @len bytes at va == gpa, or 0. */
+uintptr_t dune_pool_identity_addr(const struct dune_layout *l, size_t len, unsigned int i);
 
 /* procmap.c: the walk of /proc/self/maps that libdune itself uses. */
 typedef int (*dune_procmap_fn)(const struct dune_procmap_entry *e, void *arg);
 int dune_procmap_scan(dune_procmap_fn fn, void *arg);
+
 /* page.c, vm.c: a fork child starts over with unlocked locks (another
  * thread of the parent may have held them at the fork). */
 void dune_page_after_fork(void);
@@ -64,6 +70,28 @@ static inline long dune_raw_syscall(long nr, long a, long b, long c, long d, lon
 			     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
 			     : "rcx", "r11", "memory");
 	return ret;
+}
+
+/*
+ * dune_passthrough_syscall() refuses (ENOSYS) a clone-family call from a
+ * trap frame whose child would share the memory or get its own stack:
+ * such a child would go on in host mode on that stack, in the middle of
+ * the ring-0 handler that made the call, and crash.  A program's
+ * pthread_create (glibc tries clone3 first and falls back to clone on
+ * ENOSYS) then reaches the monitor's own thread code, as in the original
+ * sandbox.  fork and clone without CLONE_VM or a stack go through.
+ */
+static inline bool dune_passthrough_refused(unsigned long nr, unsigned long a0,
+					    unsigned long a1)
+{
+	switch (nr) {
+	case SYS_clone3:
+	case SYS_vfork:
+		return true;
+	case SYS_clone:		/* flags, new stack */
+		return (a0 & DUNE_CLONE_VM) || a1;
+	}
+	return false;
 }
 
 /* vm.c: the page-table root in CR3 (a clone of pgroot, maybe); pgroot

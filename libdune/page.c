@@ -7,8 +7,10 @@
  * populated (MAP_NORESERVE): a page costs host memory only once it is
  * touched, and in Dune mode the kernel module faults the host page in at
  * the first guest access.  It must be contiguous in guest-physical memory
- * (one window of the layout) so that dune_page2pa()/dune_pa2page() are
- * plain arithmetic.  vm.c maps the whole pool in pgroot, so handing out or
+ * so that dune_page2pa()/dune_pa2page() are plain arithmetic: it lies in
+ * the 1:1 part at 64 GiB or above where the layout allows (then a pool
+ * page's address is its guest-physical address, as in the original), else
+ * in the mmap window.  vm.c maps the whole pool in pgroot, so handing out or
  * zeroing a page never faults, even inside a trap handler.
  *
  * Pages come from a free list (recycled pages, zeroed again on
@@ -90,6 +92,63 @@ static void *map_aligned(size_t len)
 	return mem;
 }
 
+/*
+ * Where the pool goes first: in the 1:1 part of the layout, at 64 GiB or
+ * above, so that a pool page's address in the process is its
+ * guest-physical address, as in the original (PAGEBASE, 8 GiB).  Programs
+ * written for it rely on that: the original's wedge loads CR3 with the
+ * pointer dune_vm_clone() returned.  64 GiB and up: clear of what a
+ * process maps low (program, brk heap, the original sandbox's ELF range
+ * below 0x70000000).  The 1:1 part ends 64 GiB below the guest-physical
+ * limit, so this needs 38 or more physical address bits (a 1 GiB pool);
+ * elsewhere, or if the addresses are taken, the pool goes in the mmap
+ * window as before and only the original's va == pa assumption fails.
+ */
+#define POOL_IDENTITY_BASE	(UINT64(1) << 36)
+#define POOL_IDENTITY_TRIES	16
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/**
+ * dune_pool_identity_addr() - the @i-th candidate address (1 GiB apart)
+ * for a pool of @len bytes at va == gpa in layout @l, or 0 when it does
+ * not fit there.
+ */
+uintptr_t dune_pool_identity_addr(const struct dune_layout *l, size_t len, unsigned int i)
+{
+	uint64_t va = POOL_IDENTITY_BASE + ((uint64_t)i << 30);
+
+	if (!len || i >= POOL_IDENTITY_TRIES || va + len < va || va + len > l->base_limit ||
+	    overlaps(va, len, l->mmap_base, l->map_size) ||
+	    overlaps(va, len, l->stack_base, l->stack_size))
+		return 0;
+	return (uintptr_t)va;
+}
+
+/* The pool at va == gpa (see above), else NULL. */
+static void *map_identity(size_t len)
+{
+	uintptr_t va;
+	unsigned int i;
+	void *mem;
+
+	for (i = 0; (va = dune_pool_identity_addr(&dune_layout_cache, len, i)); i++) {
+		mem = mmap((void *)va, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+			   -1, 0);
+		if (mem == (void *)va)
+			return mem;
+		/* A kernel without MAP_FIXED_NOREPLACE (< 4.17) takes it as a
+		 * hint and may map elsewhere. */
+		if (mem != MAP_FAILED)
+			munmap(mem, len);
+	}
+	return NULL;
+}
+
 /* Release the current pool; its pages must no longer be in use. */
 static void pool_release(void)
 {
@@ -120,7 +179,9 @@ int dune_page_init(size_t npages)
 		npages = MAX_PAGES;
 	mlen = (npages * sizeof(struct page) + BIG_PGMASK) & ~(size_t)BIG_PGMASK;
 	len = npages * PGSIZE + mlen;
-	mem = map_aligned(len);
+	mem = map_identity(len);
+	if (!mem)
+		mem = map_aligned(len);
 	if (!mem)
 		return -ENOMEM;
 	pa = dune_va_to_pa(mem);

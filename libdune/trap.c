@@ -84,6 +84,10 @@ void dune_register_syscall_handler(dune_syscall_cb cb)
 
 void dune_passthrough_syscall(struct dune_tf *tf)
 {
+	if (dune_passthrough_refused(tf->rax, ARG0(tf), ARG1(tf))) {
+		tf->rax = -ENOSYS;
+		return;
+	}
 	tf->rax = dune_raw_syscall(tf->rax, ARG0(tf), ARG1(tf), ARG2(tf), ARG3(tf),
 				   ARG4(tf), ARG5(tf));
 }

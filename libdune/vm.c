@@ -292,9 +292,10 @@ static inline void *canonical(uintptr_t va)
  * slot there, emptied first (map semantics: replace what was there).
  * With create < 0 it calls @fn on each existing leaf; WALK_SPLIT first
  * splits big leaves the range only partly covers, WALK_PRUNE frees tables
- * left empty.
+ * left empty.  WALK_FILL makes a create walk keep what is there (leaves of
+ * any size) and call @fn on empty slots only.
  */
-enum { WALK_SPLIT = 1, WALK_PRUNE = 2 };
+enum { WALK_SPLIT = 1, WALK_PRUNE = 2, WALK_FILL = 4 };
 
 struct walk {
 	uintptr_t start, end;
@@ -340,10 +341,14 @@ static int walk_entry(struct walk *w, ptent_t *pte, int level, uintptr_t va)
 	int r;
 
 	if (level == w->create) {
+		if (*pte && (w->flags & WALK_FILL))
+			return 0;
 		if (*pte)
 			slot_clear(w, pte, level);
 		return w->fn(w, pte, level, va);
 	}
+	if (is_leaf(*pte, level) && (w->flags & WALK_FILL))
+		return 0;
 	if (is_leaf(*pte, level)) {
 		if (!level || (w->create < 0 && (whole || !(w->flags & WALK_SPLIT))))
 			return w->create < 0 ? w->fn(w, pte, level, va) : 0;
@@ -663,7 +668,8 @@ static int map_range(ptent_t *root, struct map_walk *m, uintptr_t start, uintptr
 	pthread_mutex_lock(&vm_lock);
 	r = walk_range(root, &m->w, start, end);
 	walk_done(&m->w);
-	if (r)
+	/* A fill keeps what was there before: only its own leaves stay. */
+	if (r && !(m->w.flags & WALK_FILL))
 		unmap_locked(root, start, end);
 	pthread_mutex_unlock(&vm_lock);
 	return r;
@@ -755,6 +761,8 @@ int dune_vm_insert_page(ptent_t *root, void *va, struct page *pg, int perm)
 
 /* -------------------------------------------------- whole trees, walks */
 
+static int mirror_maps(ptent_t *root, unsigned int wflags);
+
 static int tree_copy(ptent_t *dst, const ptent_t *src, int level)
 {
 	ptent_t e, *t;
@@ -785,12 +793,28 @@ static int tree_copy(ptent_t *dst, const ptent_t *src, int level)
  * memory, big pages stay big) and each owned pool page gains a reference.
  * For fork-like copy-on-write, dune_vm_mprotect() the writable ranges
  * with PERM_COW in both trees afterwards.  NULL when out of pages.
+ *
+ * With dune_init(true), pgroot maps process memory on its first ring-0
+ * touch (fullmap.c), which a clone run on its own never gets.  The
+ * original's pgroot already held everything then, and programs walk the
+ * clone expecting it (its wedge grants an sthread its stack and tags by
+ * editing the clone's leaves), so a clone of pgroot first maps into
+ * pgroot every page the host maps now that it lacks, with the host
+ * mapping's rights, as fullmap.c would on a touch.
  */
 ptent_t *dune_vm_clone(ptent_t *root)
 {
-	ptent_t *copy = table_alloc();
+	ptent_t *copy;
 	int r;
 
+	if (root == pgroot && dune_map_full) {
+		r = mirror_maps(pgroot, WALK_FILL);
+		if (r) {
+			errno = -r;
+			return NULL;
+		}
+	}
+	copy = table_alloc();
 	if (!copy)
 		return NULL;
 	pthread_mutex_lock(&vm_lock);
@@ -991,10 +1015,11 @@ void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
 /*
  * Map [start, end) to its guest-physical mirror with @flags, in runs that
  * are contiguous in guest-physical memory; pages without a mirror are
- * skipped, or make it fail with -EFAULT when @strict.
+ * skipped, or make it fail with -EFAULT when @strict.  With WALK_FILL in
+ * @wflags, pages already mapped in @root keep their leaves.
  */
 static int mirror_range(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flags,
-			bool strict)
+			bool strict, unsigned int wflags)
 {
 	struct map_walk m;
 	uintptr_t va, run = 0, run_pa = ~0UL, pa;
@@ -1006,7 +1031,8 @@ static int mirror_range(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t f
 		if (va < end && pa == ~0UL)
 			missing = 1;
 		if (run_pa != ~0UL && (pa == ~0UL || pa != run_pa + (va - run))) {
-			m = (struct map_walk){ .w = { .create = 0, .fn = map_phys_fn },
+			m = (struct map_walk){ .w = { .create = 0, .flags = wflags,
+						      .fn = map_phys_fn },
 					       .flags = flags, .va = run, .pa = run_pa };
 			r = map_range(root, &m, run, va - 1);
 			run_pa = ~0UL;
@@ -1029,7 +1055,7 @@ int dune_vm_map_mirror_range(const void *p, size_t len)
 		return -EINVAL;
 	if (!page_range(p, len, &start, &end))
 		return 0;
-	return mirror_range(pgroot, start, PGADDR(end) + PGSIZE, PTE_P | PTE_W | PTE_NX, true);
+	return mirror_range(pgroot, start, PGADDR(end) + PGSIZE, PTE_P | PTE_W | PTE_NX, true, 0);
 }
 
 /* Map the page holding @va to its mirror in @root with @flags, unless the
@@ -1092,22 +1118,29 @@ bool dune_vm_mirror_ro(uintptr_t va, bool make_writable)
 }
 
 /* mirror_range() of [start, end) but the pool, which has its own big pages. */
-static int mirror_outside_pool(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flags)
+static int mirror_outside_pool(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flags,
+			       unsigned int wflags)
 {
 	uintptr_t ps = dune_page_base_va, pe = ps + dune_pool_map_len;
 	int r = 0;
 
 	if (end <= ps || start >= pe)
-		return mirror_range(root, start, end, flags, false);
+		return mirror_range(root, start, end, flags, false, wflags);
 	if (start < ps)
-		r = mirror_range(root, start, ps, flags, false);
+		r = mirror_range(root, start, ps, flags, false, wflags);
 	if (!r && end > pe)
-		r = mirror_range(root, pe, end, flags, false);
+		r = mirror_range(root, pe, end, flags, false, wflags);
 	return r;
 }
 
-static int mirror_entry(const struct dune_procmap_entry *e, void *root)
+struct mirror_arg {
+	ptent_t *root;
+	unsigned int wflags;
+};
+
+static int mirror_entry(const struct dune_procmap_entry *e, void *arg)
 {
+	const struct mirror_arg *a = arg;
 	ptent_t flags = PTE_P;
 
 	if (!e->r && !e->x)
@@ -1119,18 +1152,21 @@ static int mirror_entry(const struct dune_procmap_entry *e, void *root)
 		flags |= PTE_W;
 	if (!e->x)
 		flags |= PTE_NX;
-	return mirror_outside_pool(root, e->begin, e->end, flags);
+	return mirror_outside_pool(a->root, e->begin, e->end, flags, a->wflags);
 }
 
 /*
- * Mirror every readable or executable mapping of /proc/self/maps.  Read
- * with open/read and parsed by hand (procmap.c), not stdio and sscanf,
- * which cost a Dune process's startup about 60000 instructions for a
- * dozen lines (dune-bench's startup row on Bochs).
+ * Mirror every readable or executable mapping of /proc/self/maps (with
+ * WALK_FILL in @wflags: where @root has nothing yet).  Read with open/read
+ * and parsed by hand (procmap.c), not stdio and sscanf, which cost a Dune
+ * process's startup about 60000 instructions for a dozen lines
+ * (dune-bench's startup row on Bochs).
  */
-static int mirror_maps(ptent_t *root)
+static int mirror_maps(ptent_t *root, unsigned int wflags)
 {
-	return dune_procmap_scan(mirror_entry, root);
+	struct mirror_arg a = { root, wflags };
+
+	return dune_procmap_scan(mirror_entry, &a);
 }
 
 /**
@@ -1167,8 +1203,8 @@ int dune_vm_init(uint64_t *pool_done)
 	else
 		r = mirror_range(pgroot, dune_page_base_va,
 				 dune_page_base_va + dune_pool_map_len,
-				 PTE_P | PTE_W | PTE_NX, true);
+				 PTE_P | PTE_W | PTE_NX, true, 0);
 	if (!r)
-		r = mirror_maps(pgroot);
+		r = mirror_maps(pgroot, 0);
 	return r;
 }

@@ -416,6 +416,14 @@ __dune_user_syscall:
 /*
  * int dune_jump_to_user(struct dune_tf *tf)
  * Runs @tf in ring 3; dune_ret_from_user(ret) comes back here with ret.
+ *
+ * Calls nest: a ring-0 handler may run other ring-3 code with its own
+ * dune_jump_to_user (the original's wedge schedules sthreads that way).
+ * So the outer call's saved stack and the IST1 in use at the call (below
+ * the handler's own trap frame) are kept on this stack, and
+ * dune_ret_from_user goes back to the innermost call with both restored:
+ * the outer handler's frame stays intact and the outer ring-3 code can
+ * still return to its own caller.
  */
 	.globl dune_jump_to_user
 	.type dune_jump_to_user, @function
@@ -426,6 +434,8 @@ dune_jump_to_user:
 	push %r13
 	push %r14
 	push %r15
+	push %gs:PC_USER_RET
+	push %gs:PC_TSS_IST1
 	mov %rsp, %gs:PC_USER_RET
 	/* The ring-0 FS base to come back to is the current one. */
 	mov $MSR_FS_BASE_NR, %ecx
@@ -446,14 +456,15 @@ dune_pop_trap_frame:
 	.size dune_jump_to_user, . - dune_jump_to_user
 
 /* void dune_ret_from_user(int ret): from a ring-0 handler, back to the
- * caller of dune_jump_to_user; every trap frame in progress is dropped. */
+ * caller of the innermost dune_jump_to_user; every trap frame taken since
+ * that call is dropped. */
 	.globl dune_ret_from_user
 	.type dune_ret_from_user, @function
 dune_ret_from_user:
-	mov %gs:PC_IST_TOP, %rax
-	mov %rax, %gs:PC_TSS_IST1
 	movslq %edi, %rax
 	mov %gs:PC_USER_RET, %rsp
+	pop %gs:PC_TSS_IST1
+	pop %gs:PC_USER_RET
 	pop %r15
 	pop %r14
 	pop %r13

@@ -285,9 +285,31 @@ static inline void dune_flush_tlb(void)
 }
 
 #define CR3_NOFLUSH	(1UL << 63)
+#define CR3_PCID_MASK	0xfffUL
+
+/*
+ * What load_cr3() writes for @cr3 under @cr4: without CR4.PCIDE, bit 63
+ * is reserved (#GP; on QEMU the guest state is lost) and bits 0-11 are not
+ * a PCID (3 and 4 are PWT and PCD) (SDM Vol. 3A 4.5, 4.10.4.1), so both go
+ * and the load flushes the TLB, which is what a PCID switch without
+ * PCIDs amounts to.  The original's wedge loads `root | CR3_NOFLUSH | id`
+ * whatever the CPU has.
+ */
+static inline unsigned long dune_cr3_value(unsigned long cr3, unsigned long cr4)
+{
+	if (cr4 & CR4_PCIDE)
+		return cr3;
+	return cr3 & ~(CR3_NOFLUSH | CR3_PCID_MASK);
+}
 
 static inline void load_cr3(unsigned long cr3)
 {
+	unsigned long cr4;
+
+	/* Reading CR4 never exits (VT-x: the read shadow; AMD-V: only CR4
+	 * writes are intercepted). */
+	__asm__ __volatile__("mov %%cr4, %0" : "=r"(cr4));
+	cr3 = dune_cr3_value(cr3, cr4);
 	__asm__ __volatile__("mov %0, %%cr3" : : "r"(cr3) : "memory");
 }
 

@@ -11,7 +11,11 @@
  * memory the parent mapped after the fork) ends the child with SIGSEGV,
  * and MADV_WIPEONFORK memory reads as zeros, not the parent's data.
  * Also: a grandchild keeps the child's tables; a fork from a second Dune
- * thread while a third edits the tables gets a whole copy.
+ * thread while a third edits the tables gets a whole copy; a fork made by
+ * the ring-0 system-call handler for ring-3 code (the original sandbox's
+ * way) gives a child that enters again inside the handler, on its copy of
+ * the trap stack, returns to the ring-3 code with 0, and later returns
+ * from its dune_jump_to_user and runs ring 3 again.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -44,7 +48,7 @@
  * the sum back through SYSCALL 60, which ring 0 turns into the return
  * value of dune_jump_to_user.  In its own page: only it gets PERM_U.
  */
-extern char r3_text_start[], r3_text_end[], r3_touch[];
+extern char r3_text_start[], r3_text_end[], r3_touch[], r3_fork[];
 __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 	".balign 4096\n"
 	".globl r3_text_start\nr3_text_start:\n"
@@ -58,6 +62,10 @@ __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 	"	dec %rsi\n"
 	"	jnz 1b\n"
 	"	mov %rax, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
+	/* fork(2) through ring 0, then exit with its result. */
+	".globl r3_fork\nr3_fork:\n"
+	"	mov $57, %eax\n	syscall\n"
+	"	mov %rax, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
 	".balign 4096\n"
 	".globl r3_text_end\nr3_text_end:\n"
 	".popsection\n");
@@ -65,10 +73,23 @@ __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 static uint8_t *m_mem, *k_mem, *d_mem, *w_mem;
 static volatile uintptr_t r3_fault_addr;
 
+#define CHILD_NO_DUNE_IN_HANDLER 96
+
 static void on_syscall(struct dune_tf *tf)
 {
+	long pid;
+
 	if (tf->rax == SYS_exit)
 		dune_ret_from_user((int)ARG0(tf));
+	if (tf->rax == SYS_fork) {
+		/* The child goes on here, in host mode, on its copy of the
+		 * trap stack: it enters again and returns to ring 3. */
+		pid = syscall(SYS_fork);
+		if (pid == 0 && dune_enter())
+			_exit(CHILD_NO_DUNE_IN_HANDLER);
+		tf->rax = pid < 0 ? -errno : pid;
+		return;
+	}
 	tf->rax = -ENOSYS;
 }
 
@@ -81,13 +102,13 @@ static void on_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 	dune_vm_default_pgflt_handler(addr, fec);
 }
 
-/* Ring 3 reads (and with @val writes) the first word of @n pages at @p. */
-static long touch(void *p, long n, uint64_t val)
+/* Ring 3 runs @rip with rdi, rsi, rdx = @p, @n, @val. */
+static long run_r3(void *rip, void *p, long n, uint64_t val)
 {
 	struct dune_tf tf;
 
 	memset(&tf, 0, sizeof(tf));
-	tf.rip = (uintptr_t)r3_touch;
+	tf.rip = (uintptr_t)rip;
 	tf.rsp = (uintptr_t)USTACK_VA + USTACK_SIZE;
 	tf.rflags = 0x2;
 	tf.rdi = (uintptr_t)p;
@@ -95,6 +116,12 @@ static long touch(void *p, long n, uint64_t val)
 	tf.rdx = val;
 	r3_fault_addr = 0;
 	return dune_jump_to_user(&tf);
+}
+
+/* Ring 3 reads (and with @val writes) the first word of @n pages at @p. */
+static long touch(void *p, long n, uint64_t val)
+{
+	return run_r3(r3_touch, p, n, val);
 }
 
 static void fill(uint8_t *p, long n, uint64_t v)
@@ -461,6 +488,33 @@ static void case_threads(void)
 	      er, fr, status[0], status[1], status[2]);
 }
 
+/* fork(2) from ring 3, made by the ring-0 handler; twice, so the second
+ * runs from the trap stack position the first left. */
+static void case_handler_fork(void)
+{
+	char buf[64];
+	long pid;
+	int st;
+
+	for (int i = 0; i < 2; i++) {
+		fflush(NULL);
+		pid = run_r3(r3_fork, NULL, 0, 0);
+		if (pid == 0) {
+			/* The child: back from the first dune_jump_to_user. */
+			SUB(touch(m_mem, NPAGES, 0) == NPAGES * 0x33, "child: ring 3 again");
+			SUB(touch(k_mem, 1, 0) == -EFAULT, "child: a ring-3 fault reaches ring 0");
+			SUB(touch(m_mem, NPAGES, 0) == NPAGES * 0x33, "child: and ring 3 after it");
+			exit(sub_failed);
+		}
+		st = wait_status(pid);
+		CHECK(pid > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "fork by the ring-0 handler for ring 3 (%d): the child enters again in the "
+		      "handler, returns to ring 3 with 0 and from dune_jump_to_user (%s)", i,
+		      describe_status(st, buf, sizeof(buf)));
+	}
+	CHECK(touch(m_mem, NPAGES, 0) == NPAGES * 0x33, "parent: ring 3 after the forks");
+}
+
 int main(void)
 {
 	long v;
@@ -475,5 +529,6 @@ int main(void)
 	case_isolation();
 	case_hostile();
 	case_threads();
+	case_handler_fork();
 	return hwtest_done();
 }

@@ -14,6 +14,10 @@
  *    the end of the process;
  *  - an alignment check ring 3 asked for (RFLAGS.AC): dune intercepts #AC
  *    for the host's split-lock policy, and must still deliver this one.
+ * And nested ring 3: a ring-0 system-call handler runs other ring-3 code
+ * with its own dune_jump_to_user (the original's wedge does), gets its
+ * result, and the first ring-3 code goes on, makes more calls and returns
+ * to its own caller.
  * The module's "reflected" counter tells which of them exited to the
  * hypervisor on this CPU (the others fault in the guest without an exit).
  */
@@ -45,6 +49,7 @@ extern char r3_text_start[], r3_text_end[];
 extern char r3_vmcall[], r3_vmcall_insn[], r3_vmmcall[], r3_vmmcall_insn[];
 extern char r3_vmxoff[], r3_vmxoff_insn[], r3_inb[], r3_inb_insn[];
 extern char r3_misaligned[], r3_misaligned_insn[];
+extern char r3_nest[], r3_ret[];
 __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 	".balign 4096\n"
 	".globl r3_text_start\nr3_text_start:\n"
@@ -73,6 +78,14 @@ __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 	".globl r3_misaligned_insn\nr3_misaligned_insn:\n"
 	"	mov -15(%rsp), %rdx\n"
 	"	mov %rax, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
+	/* SYS_NEST (ring 0 runs r3_ret nested), another call, exit with the
+	 * first one's result; no stack used. */
+	".globl r3_nest\nr3_nest:\n"
+	"	mov $500, %eax\n	syscall\n"
+	"	mov %rax, %rbx\n	mov $1000, %eax\n	syscall\n"
+	"	mov %rbx, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
+	".globl r3_ret\nr3_ret:\n"
+	"	mov $60, %eax\n	syscall\n	ud2\n"
 	".balign 4096\n"
 	".globl r3_text_end\nr3_text_end:\n"
 	".popsection\n");
@@ -86,11 +99,21 @@ static volatile long n_syscalls, n_ud, n_gp, n_ac;
 static volatile uintptr_t fault_rip;
 static volatile int fault_cpl, fault_err;
 
+#define SYS_NEST	500
+
+static long run_ring3(void *entry, uint64_t rflags, uint64_t nr, uint64_t a0, uint64_t a1,
+		      uint64_t a2);
+
 static void r3_syscall(struct dune_tf *tf)
 {
 	n_syscalls++;
 	if (tf->rax == SYS_exit)
 		dune_ret_from_user((int)ARG0(tf));
+	if (tf->rax == SYS_NEST) {
+		/* r3_ret exits with its rdi: 41. */
+		tf->rax = run_ring3(r3_ret, 0, 41, 0, 0, 0) + 1;
+		return;
+	}
 	tf->rax = -ENOSYS;	/* ring 3 gets nothing else from ring 0 */
 }
 
@@ -293,6 +316,24 @@ static void align_case(void *arg)
 	exit(sub_failed);
 }
 
+static void nested_case(void *arg)
+{
+	long r, i;
+
+	(void)arg;
+	SUB(setup_ring3(false) == 0, "ring 3 set up");
+	for (i = 0; i < 3; i++) {
+		n_syscalls = 0;
+		r = run_ring3(r3_nest, 0, 0, 0, 0, 0);
+		SUB(r == 42 && n_syscalls == 4,
+		    "round %ld: the outer ring-3 code got 41 + 1 from the nested run, made "
+		    "one more call and returned it (%ld, %ld calls)", i, r, (long)n_syscalls);
+	}
+	/* Trap frames land where they should after the nesting. */
+	SUB(run_ring3(r3_ret, 0, 7, 0, 0, 0) == 7, "a plain run afterwards");
+	exit(sub_failed);
+}
+
 static void check_case(const char *name, void (*fn)(void *), void *arg, int want_sig)
 {
 	char buf[64];
@@ -334,6 +375,8 @@ int main(void)
 	}
 	check_case("ring-3 VMXOFF: #UD to ring 0", vmx_insn_case, NULL, 0);
 	check_case("ring-3 port I/O under IOPL 3: #GP(0) to ring 0", io_case, NULL, 0);
+	check_case("dune_jump_to_user from a ring-0 handler (nested), three times",
+		   nested_case, NULL, 0);
 	st = run_in_dune_child(align_case, NULL);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
 		printf("# this CPU does not raise #AC for alignment (an emulator)\n");

@@ -13,3 +13,6 @@ void unit_env_identity_layout(void)
 	dune_layout_cache.phys_limit = 1ULL << 47;
 	dune_layout_cache.base_limit = 1ULL << 47;
 }
+
+/* entry.c's, which the unit tests do not link. */
+bool dune_map_full;
