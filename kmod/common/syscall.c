@@ -115,7 +115,8 @@ static bool needs_host_frame(unsigned long nr)
 
 /**
  * dune_syscall_ends_process - will the system call the guest handed to
- * libdune (DUNE_RET_SYSCALL, number @nr) end the calling process for sure?
+ * libdune (DUNE_RET_SYSCALL) end the calling process for sure?
+ * @nr:		its number.
  *
  * exit_group, or exit (the caller checks that no other task uses the mm),
  * with nothing that could see the call and stop or change it (seccomp,

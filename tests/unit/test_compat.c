@@ -62,14 +62,24 @@ START_TEST(pool_identity_places)
 }
 END_TEST
 
+/* ASan's shadow memory covers 64 GiB and, being readable, is part of what
+ * dune_init(true) would mirror: terabytes that no test pool holds. */
+#ifdef __SANITIZE_ADDRESS__
+#define UNDER_ASAN	1
+#else
+#define UNDER_ASAN	0
+#endif
+
 START_TEST(pool_is_identity_in_unit_env)
 {
-	/* The unit environment's layout is 1:1: the pool lands at 64 GiB. */
+	/* The unit environment's layout is 1:1: the pool lands at 64 GiB
+	 * (elsewhere under ASan, still at its own guest-physical address). */
 	unit_env_identity_layout();
 	ck_assert_int_eq(dune_page_init(512), 0);
-	ck_assert_uint_eq(dune_page_base_va, 64 * GIB);
+	if (!UNDER_ASAN)
+		ck_assert_uint_eq(dune_page_base_va, 64 * GIB);
 	ck_assert_uint_eq(dune_page_base, dune_page_base_va);
-	ck_assert_uint_eq(dune_page2pa(dune_page_alloc()), 64 * GIB);
+	ck_assert_uint_eq(dune_page2pa(dune_page_alloc()), dune_page_base_va);
 }
 END_TEST
 
@@ -160,7 +170,8 @@ int main(void)
 	tcase_add_test(tc, pool_is_identity_in_unit_env);
 	tcase_add_test(tc, cr3_without_pcid);
 	tcase_add_test(tc, passthrough_clone_rules);
-	tcase_add_test(tc, clone_fills_under_map_full);
+	if (!UNDER_ASAN)	/* the shadow memory would be mirrored too */
+		tcase_add_test(tc, clone_fills_under_map_full);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
