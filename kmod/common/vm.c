@@ -92,16 +92,30 @@ static void vm_invalidate_end(struct mmu_notifier *mn, const struct mmu_notifier
 	spin_unlock(&vm->lock);
 }
 
-/* The address space is going away: drop every nested translation. */
-static void vm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+/*
+ * Drop every nested translation; with @retire, also refuse new ones
+ * (dune_npt_map).  False if the VM was retired already.
+ */
+static bool vm_zap_all(struct dune_vm *vm, bool retire)
 {
-	struct dune_vm *vm = container_of(mn, struct dune_vm, mn);
-
 	spin_lock(&vm->lock);
+	if (vm->retired) {
+		spin_unlock(&vm->lock);
+		return false;
+	}
+	if (retire)
+		WRITE_ONCE(vm->retired, true);
 	vm->invalidate_seq++;
 	dune_npt_unmap_range(vm, 0, vm->layout.phys_limit);
 	spin_unlock(&vm->lock);
 	vm_flush(vm);
+	return true;
+}
+
+/* The address space is going away: drop every nested translation. */
+static void vm_release(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	vm_zap_all(container_of(mn, struct dune_vm, mn), false);
 }
 
 /* The struct goes when its users are gone and no callback can run. */
@@ -209,17 +223,8 @@ void dune_vm_put(struct dune_vm *vm)
  */
 void dune_vm_retire(struct dune_vm *vm)
 {
-	spin_lock(&vm->lock);
-	if (vm->retired) {
-		spin_unlock(&vm->lock);
-		return;
-	}
-	WRITE_ONCE(vm->retired, true);
-	vm->invalidate_seq++;
-	dune_npt_unmap_range(vm, 0, vm->layout.phys_limit);
-	spin_unlock(&vm->lock);
-	vm_flush(vm);
-	vm_put_notifier(vm);
+	if (vm_zap_all(vm, true))
+		vm_put_notifier(vm);
 }
 
 /*
