@@ -59,6 +59,8 @@ static u64 *npt_walk_alloc(struct dune_vm *vm, u64 gpa, int target, struct page 
 	u64 *table = vm->root;
 	int level;
 
+	if (!table)	/* freed with a retired VM (vm.c) */
+		return false;
 	for (level = NPT_LEVELS - 1; level > target; level--) {
 		u64 *e = &table[npt_index(gpa, level)];
 
@@ -139,6 +141,8 @@ bool dune_npt_mapped(struct dune_vm *vm, u64 gpa)
 	u64 *table = vm->root;
 	int level;
 
+	if (!table)	/* freed with a retired VM (vm.c) */
+		return false;
 	for (level = NPT_LEVELS - 1; level >= 0; level--) {
 		u64 e = READ_ONCE(table[npt_index(gpa, level)]);
 

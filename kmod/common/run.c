@@ -278,6 +278,17 @@ static bool run_once(struct dune_vcpu *vcpu, struct dune_exit *exit)
 				    current->pid, raw_smp_processor_id());
 		return true;
 	}
+	/*
+	 * A retired VM's nested tables are freed once its CPUs have been
+	 * kicked (vm.c): nothing may enter it.  DUNE_ENTER refuses it, and
+	 * only a VM without users retires, so this is a second line.
+	 */
+	if (unlikely(READ_ONCE(vcpu->vm->retired))) {
+		local_irq_enable();
+		exit->reason = DUNE_EXIT_INVALID_STATE;
+		pr_warn_ratelimited("pid %d: entry into a retired VM refused\n", current->pid);
+		return true;
+	}
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
 	gen = atomic64_read(&vcpu->vm->tlb_gen);

@@ -64,7 +64,7 @@ struct dune_vm {
 	refcount_t refs;		/* the file and each vCPU */
 	refcount_t mem_refs;		/* users (refs) and the notifier */
 	atomic_t notifier_put;		/* mmu_notifier_put done */
-	bool retired;			/* maps nothing more (dune_vm_retire) */
+	bool retired;			/* maps nothing more, tables freed (vm.c) */
 	spinlock_t lock;		/* nested page table */
 	u64 *root;			/* nested PML4 (kernel virtual) */
 	u64 root_pa;
