@@ -68,6 +68,7 @@ struct dune_vm {
 	spinlock_t lock;		/* nested page table */
 	u64 *root;			/* nested PML4 (kernel virtual) */
 	u64 root_pa;
+	struct list_head npt_tables;	/* every table page, root included */
 	atomic64_t tlb_gen;		/* bumped on every nested invalidation */
 	unsigned long invalidate_seq;	/* mmu_invalidate_retry-style */
 	int invalidate_in_progress;
