@@ -129,41 +129,58 @@ bool dune_vm_map_huge(struct dune_vm *vm, u64 gpa, u64 hva, unsigned long pfn,
  * @vma_start:	start of @hva's VMA.
  * @vma_end:	end of @hva's VMA.
  */
+/* May fault-around take the page at @a (guest-physical @g)? */
+static bool around_ok(struct dune_vm *vm, u64 a, u64 g, u64 hva, u64 vma_start, u64 vma_end)
+{
+	return a != hva && a >= vma_start && a < vma_end && dune_gpa_to_hva(&vm->layout, g) == a;
+}
+
 void dune_vm_fault_around_get(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
 			      u64 hva, unsigned int prot, u64 vma_start, u64 vma_end)
 {
 	u64 block = hva & ~((u64)DUNE_FAULT_AROUND * PAGE_SIZE - 1);
+	/* The fault's page: @gpa carries the access's offset into it. */
+	u64 delta = (gpa & PAGE_MASK) - hva;
 	unsigned int gup = (prot & DUNE_NPT_W) ? FOLL_WRITE : 0;
-	int i;
+	int i = 0, run, got, k;
 
 	fa->n = 0;
 	if (current->mm != vm->mm)
 		return;
-	for (i = 0; i < DUNE_FAULT_AROUND; i++) {
-		u64 a = block + (u64)i * PAGE_SIZE, g = gpa - hva + a;
-		struct page *pg;
+	/*
+	 * Runs of candidate pages, each with one GUP-fast call (one walk of
+	 * the host's tables, not one per page); it stops at the first page
+	 * it cannot take, which is skipped.
+	 */
+	while (i < DUNE_FAULT_AROUND) {
+		u64 a = block + (u64)i * PAGE_SIZE;
 
-		if (a == hva || a < vma_start || a >= vma_end ||
-		    dune_gpa_to_hva(&vm->layout, g) != a)
+		for (run = 0; i + run < DUNE_FAULT_AROUND; run++) {
+			u64 r = a + (u64)run * PAGE_SIZE;
+
+			if (!around_ok(vm, r, r + delta, hva, vma_start, vma_end))
+				break;
+		}
+		if (!run) {
+			i++;
 			continue;
-		if (get_user_pages_fast_only(a, 1, gup, &pg) != 1)
-			continue;
-		fa->gpa[fa->n] = g;
-		fa->page[fa->n] = pg;
-		fa->n++;
+		}
+		got = get_user_pages_fast_only(a, run, gup, fa->page + fa->n);
+		if (got < 0)
+			got = 0;
+		for (k = 0; k < got; k++)
+			fa->gpa[fa->n + k] = a + (u64)k * PAGE_SIZE + delta;
+		fa->n += got;
+		i += got < run ? got + 1 : run;
 	}
 }
 
-/* Under vm->lock, invalidate_seq checked: map the neighbours not yet mapped. */
-void dune_vm_fault_around_map(struct dune_vm *vm, struct vm_fault_around *fa,
+/* Under vm->lock, invalidate_seq checked, @gpa's page just mapped at 4K:
+ * map the neighbours not yet mapped. */
+void dune_vm_fault_around_map(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
 			      unsigned int prot)
 {
-	int i;
-
-	for (i = 0; i < fa->n; i++)
-		if (!dune_npt_mapped(vm, fa->gpa[i]) &&
-		    dune_npt_map(vm, fa->gpa[i], page_to_phys(fa->page[i]), prot, 0))
-			break;
+	dune_npt_fill(vm, gpa, fa->gpa, fa->page, fa->n, prot);
 }
 
 void dune_vm_fault_around_put(struct vm_fault_around *fa)
