@@ -116,6 +116,12 @@ bool dune_vm_map_huge(struct dune_vm *vm, u64 gpa, u64 hva, unsigned long pfn,
 	return done;
 }
 
+/* May fault-around take the page at @a (guest-physical @g)? */
+static bool around_ok(struct dune_vm *vm, u64 a, u64 g, u64 hva, u64 vma_start, u64 vma_end)
+{
+	return a != hva && a >= vma_start && a < vma_end && dune_gpa_to_hva(&vm->layout, g) == a;
+}
+
 /**
  * dune_vm_fault_around_get - take references on the present neighbours of
  * @hva in its 64K block that lie in the same VMA and layout window, with
@@ -129,12 +135,6 @@ bool dune_vm_map_huge(struct dune_vm *vm, u64 gpa, u64 hva, unsigned long pfn,
  * @vma_start:	start of @hva's VMA.
  * @vma_end:	end of @hva's VMA.
  */
-/* May fault-around take the page at @a (guest-physical @g)? */
-static bool around_ok(struct dune_vm *vm, u64 a, u64 g, u64 hva, u64 vma_start, u64 vma_end)
-{
-	return a != hva && a >= vma_start && a < vma_end && dune_gpa_to_hva(&vm->layout, g) == a;
-}
-
 void dune_vm_fault_around_get(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
 			      u64 hva, unsigned int prot, u64 vma_start, u64 vma_end)
 {
@@ -175,8 +175,10 @@ void dune_vm_fault_around_get(struct dune_vm *vm, struct vm_fault_around *fa, u6
 	}
 }
 
-/* Under vm->lock, invalidate_seq checked, @gpa's page just mapped at 4K:
- * map the neighbours not yet mapped. */
+/*
+ * Under vm->lock, invalidate_seq checked, @gpa's page just mapped at 4K:
+ * map the neighbours not yet mapped.
+ */
 void dune_vm_fault_around_map(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
 			      unsigned int prot)
 {
