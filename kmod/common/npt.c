@@ -138,12 +138,12 @@ int dune_npt_map(struct dune_vm *vm, u64 gpa, u64 hpa, unsigned int prot, int le
 
 /**
  * dune_npt_fill - map at 4K those of @n pages (@gpa[i] -> @pages[i]) that
- * have no translation yet, in the 4K table that holds @anchor's (just
- * mapped at 4K): fault-around's neighbours (vm_huge.c) with one walk for
- * the lot instead of two per page, which on the intel machine made a new
- * Dune process's start about 50000 instructions dearer than no
- * fault-around at all.  Pages outside that table's 2M range are left for
- * their own faults.  Called with vm->lock held.
+ * have no translation yet, in the 4K table that holds @anchor's: the
+ * neighbours fault-around took (vm_huge.c), with one walk for the lot
+ * rather than two per page.  Pages outside that table's 2M range are left
+ * for their own faults.  Called with vm->lock held, right after
+ * dune_npt_map() mapped @anchor at 4K (so the VM is not retired and the
+ * table exists).
  * @vm:		the VM.
  * @anchor:	a guest-physical address mapped at 4K.
  * @gpa:	the pages' guest-physical addresses.
@@ -158,11 +158,9 @@ void dune_npt_fill(struct dune_vm *vm, u64 anchor, const u64 *gpa, struct page *
 	u64 *table, *pte;
 	int i;
 
-	if (vm->retired || !vm->root)
-		return;
-	/* No spare page: NULL unless the 4K table is there already. */
+	/* No spare page: this only finds the table, never builds one. */
 	pte = npt_walk_alloc(vm, anchor, 0, &none);
-	if (!pte)
+	if (WARN_ON_ONCE(!pte))
 		return;
 	table = pte - npt_index(anchor, 0);
 	for (i = 0; i < n; i++) {
@@ -174,26 +172,6 @@ void dune_npt_fill(struct dune_vm *vm, u64 anchor, const u64 *gpa, struct page *
 		atomic64_inc(&vm->nr_pages);
 		WRITE_ONCE(*pte, npt_leaf(page_to_phys(pages[i]), prot));
 	}
-}
-
-/* Is there a translation for @gpa already (at 4K or 2M)? */
-bool dune_npt_mapped(struct dune_vm *vm, u64 gpa)
-{
-	u64 *table = vm->root;
-	int level;
-
-	if (!table)	/* freed with a retired VM (vm.c) */
-		return false;
-	for (level = NPT_LEVELS - 1; level >= 0; level--) {
-		u64 e = READ_ONCE(table[npt_index(gpa, level)]);
-
-		if (!npt_present(e))
-			return false;
-		if (level == 0 || npt_huge(e, level))
-			return true;
-		table = npt_table(e);
-	}
-	return false;
 }
 
 static unsigned long npt_clear(u64 *table, int level, u64 base, u64 start, u64 end)

@@ -11,7 +11,6 @@
 
 int dune_npt_alloc_root(struct dune_vm *vm);
 int dune_npt_map(struct dune_vm *vm, u64 gpa, u64 hpa, unsigned int prot, int level);
-bool dune_npt_mapped(struct dune_vm *vm, u64 gpa);
 void dune_npt_fill(struct dune_vm *vm, u64 anchor, const u64 *gpa, struct page *const *pages,
 		   int n, unsigned int prot);
 unsigned long dune_npt_unmap_range(struct dune_vm *vm, u64 gpa_start, u64 gpa_end);

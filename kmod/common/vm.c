@@ -360,7 +360,7 @@ static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 	} else {
 		r = dune_npt_map(vm, gpa & PAGE_MASK, PFN_PHYS(pfn), m.prot, 0);
 		if (!r)
-			dune_vm_fault_around_map(vm, &around, gpa, m.prot);
+			dune_npt_fill(vm, gpa, around.gpa, around.page, around.n, m.prot);
 	}
 	spin_unlock(&vm->lock);
 	dune_vm_fault_around_put(&around);

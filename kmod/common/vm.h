@@ -24,8 +24,6 @@ bool dune_vm_map_huge(struct dune_vm *vm, u64 gpa, u64 hva, unsigned long pfn,
 		      unsigned int prot, u64 vma_start, u64 vma_end, unsigned long seq);
 void dune_vm_fault_around_get(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
 			      u64 hva, unsigned int prot, u64 vma_start, u64 vma_end);
-void dune_vm_fault_around_map(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
-			      unsigned int prot);
 void dune_vm_fault_around_put(struct vm_fault_around *fa);
 
 #endif /* _DUNE_VM_H */

@@ -175,16 +175,6 @@ void dune_vm_fault_around_get(struct dune_vm *vm, struct vm_fault_around *fa, u6
 	}
 }
 
-/*
- * Under vm->lock, invalidate_seq checked, @gpa's page just mapped at 4K:
- * map the neighbours not yet mapped.
- */
-void dune_vm_fault_around_map(struct dune_vm *vm, struct vm_fault_around *fa, u64 gpa,
-			      unsigned int prot)
-{
-	dune_npt_fill(vm, gpa, fa->gpa, fa->page, fa->n, prot);
-}
-
 void dune_vm_fault_around_put(struct vm_fault_around *fa)
 {
 	int i;
