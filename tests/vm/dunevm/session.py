@@ -280,7 +280,7 @@ class Boot:
     """Boot `machine` with `kernel` and run `tests` (initramfs.Test)."""
 
     def __init__(self, machine, kernel, tests, files=(), module=None, smp=2,
-                 boot_timeout=None, label=None):
+                 boot_timeout=None, label=None, save_console=None):
         self.machine = machine
         self.kernel = kernel
         self.tests = tests
@@ -291,6 +291,10 @@ class Boot:
                              or machine.boot_timeout)
         self.label = label or machine.name
         self.keep = os.environ.get("DUNE_VM_KEEP") == "1"
+        # Where to copy the whole console log when the boot ends: the
+        # runner's messages keep only tails, and a machine that hangs or
+        # dies needs all of it (tests/vm/digest).
+        self.save_console = save_console
         self.wd = None
         self.proc = None
         self.boot_seconds = None
@@ -325,10 +329,20 @@ class Boot:
             self._stop()
             if self.sock:
                 self.sock.close()
+            self._save_console()
             if self.keep:
                 self._emit("note", text="kept work dir %s" % self.wd)
             else:
                 shutil.rmtree(self.wd, ignore_errors=True)
+
+    def _save_console(self):
+        if not self.save_console:
+            return
+        try:
+            os.makedirs(os.path.dirname(self.save_console) or ".", exist_ok=True)
+            shutil.copyfile(os.path.join(self.wd, "console.log"), self.save_console)
+        except OSError as e:
+            self._emit("note", text="console log not saved: %s" % e)
 
     def _start(self):
         initrd = initramfs.build(os.path.join(self.wd, "initrd.gz"), self.tests,
