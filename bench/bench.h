@@ -160,6 +160,11 @@ void d_ipi(const struct bench_params *p, struct side_result *r);
 /* startup.c: the Dune side runs in host mode (it enters by itself). */
 void l_startup(const struct bench_params *p, struct side_result *r);
 void d_startup(const struct bench_params *p, struct side_result *r);
+/* kvm.c: the syscall row through a KVM guest's exit to user space. */
+extern const char *bench_kvm_from;	/* --kvm-from */
+void l_syscall_kvm(const struct bench_params *p, struct side_result *r);
+/* --kvm-save: measure only that, write the runs to @path; exit status. */
+int bench_kvm_save(const struct bench_params *p, const char *path);
 /* dirty.c */
 void l_appel2_soft_dirty(const struct bench_params *p, struct side_result *r);
 void l_appel2_pagemap_scan(const struct bench_params *p, struct side_result *r);

@@ -19,7 +19,10 @@ const struct row_info bench_rows[NR_ROWS] = {
 		"syscall", 2, "system call (getpid)", "getpid round trip",
 		"SYSCALL instruction, getpid",
 		"SYSCALL in guest ring 0 = hypercall, run by the host, re-entry",
-		138, 895, TARGET_ONE, "syscall" },
+		138, 895, TARGET_ONE, "syscall",
+		{ { "kvm-exit",
+		    "a KVM guest's hypercall (IN on a port) exits to the user-space VMM, which "
+		    "makes getpid and resumes the guest (bench/kvm.c)", l_syscall_kvm } } },
 	[ROW_SYSCALL_SECCOMP] = {
 		"syscall-seccomp", 0, "system call under a seccomp filter", "getpid round trip",
 		"getpid under an allow-all filter of a few rules that looks at the call site "

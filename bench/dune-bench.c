@@ -67,6 +67,9 @@ static void usage(FILE *f)
 	for (i = 0; i < NR_ROWS; i++)
 		fprintf(f, " %s", bench_rows[i].name);
 	fprintf(f, "\n  --ptwalk-pages=N size of the page-walk region in 4K pages\n"
+		"  --kvm-save=FILE  measure only the syscall row's kvm-exit method (needs\n"
+		"                   /dev/kvm, so no dune module) and save its runs in FILE\n"
+		"  --kvm-from=FILE  the kvm-exit method's runs are FILE's (--kvm-save)\n"
 		"Exit status: 0 every exit target met, 1 a target missed or a side\n"
 		"failed, 77 no Dune mode on this machine (Linux side still shown).\n"
 		"DUNE_BENCH_EMULATED=1/0 overrides the emulator detection.\n");
@@ -182,6 +185,7 @@ struct options {
 	bool sel[NR_ROWS];
 	bool quick;
 	const char *json;
+	const char *kvm_save;
 };
 
 /* Returns -1 to go on, else the exit status. */
@@ -194,6 +198,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "scale", required_argument, NULL, 's' },
 		{ "rows", required_argument, NULL, 'w' },
 		{ "ptwalk-pages", required_argument, NULL, 'p' },
+		{ "kvm-save", required_argument, NULL, 'K' },
+		{ "kvm-from", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -222,6 +228,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'p':
 			ptwalk_pages = atol(optarg);
+			break;
+		case 'K':
+			o->kvm_save = optarg;
+			break;
+		case 'k':
+			bench_kvm_from = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -297,6 +309,8 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (o.kvm_save)
+		return bench_kvm_save(&o.params, o.kvm_save);
 	/* Shared: the measuring processes write their results here. */
 	res = mmap(NULL, NR_ROWS * sizeof(*res), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
