@@ -16,10 +16,11 @@
  * deliberate PERM_NONE leaf, a ring-3 fault, and faults while a program's
  * own page-table tree is loaded stay the program's (docs/compat.md).
  *
- * Which host mappings exist is read from /proc/self/maps and kept until
- * the program's next call that can change them (dune_map_gen), so a run
- * of faults costs one read, and faults in a PROT_NONE range the program
- * manages itself with its handler (dune-bench's appel rows) none.
+ * Which host mappings exist is asked of the module (DUNE_GET_VMAS; else
+ * read from /proc/self/maps) and kept until the program's next call that
+ * can change them (dune_map_gen), so a run of faults costs one question,
+ * and faults in a PROT_NONE range the program manages itself with its
+ * handler (dune-bench's appel rows) none.
  *
  * This runs in trap context, maybe on several vCPUs at once: no malloc,
  * no stdio, raw system calls, static buffers under a spinlock.  Built with
@@ -169,6 +170,31 @@ static bool read_maps(uintptr_t addr, struct vma *v)
 	return found;
 }
 
+/*
+ * What the module says about @addr (DUNE_GET_VMAS, one exit, no text):
+ * the mapping holding it, or the hole before the next one (from @addr's
+ * page on: where it starts is not asked).  False if the module cannot
+ * tell (an older module, a seccomp filter refusing the call).
+ */
+static bool query_vma(uintptr_t addr, struct vma *v)
+{
+	struct dune_vma m;
+	struct dune_vmas q = { .addr = addr, .buf = (uintptr_t)&m, .nr = 1 };
+
+	if (dune_fd < 0 ||
+	    dune_raw_syscall(SYS_ioctl, dune_fd, DUNE_GET_VMAS, (long)&q, 0, 0, 0) < 0)
+		return false;
+	if (!q.nr)
+		*v = (struct vma){ .start = PGADDR(addr), .end = ~0UL };
+	else if (addr < m.start)
+		*v = (struct vma){ .start = PGADDR(addr), .end = m.start };
+	else
+		*v = (struct vma){ .start = m.start, .end = m.end,
+				   .ok = m.flags & (DUNE_VMA_READ | DUNE_VMA_EXEC),
+				   .w = m.flags & DUNE_VMA_WRITE, .x = m.flags & DUNE_VMA_EXEC };
+	return true;
+}
+
 static bool lookup_host(uintptr_t addr, struct vma *v)
 {
 	unsigned long gen = __atomic_load_n(&dune_map_gen, __ATOMIC_ACQUIRE);
@@ -180,7 +206,7 @@ static bool lookup_host(uintptr_t addr, struct vma *v)
 			return true;
 		}
 	}
-	if (!read_maps(addr, v))
+	if (!query_vma(addr, v) && !read_maps(addr, v))
 		return false;
 	v->gen = gen;
 	cache[cache_next++ % NR_CACHED] = *v;

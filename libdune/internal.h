@@ -24,6 +24,10 @@ uintptr_t dune_pool_identity_addr(const struct dune_layout *l, size_t len, unsig
 /* procmap.c: the walk of /proc/self/maps that libdune itself uses. */
 typedef int (*dune_procmap_fn)(const struct dune_procmap_entry *e, void *arg);
 int dune_procmap_scan(dune_procmap_fn fn, void *arg);
+/* vmas.c: the same through the module's DUNE_GET_VMAS (no paths), which
+ * falls back to dune_procmap_scan; one of its entries as a procmap one. */
+int dune_vmas_scan(dune_procmap_fn fn, void *arg);
+void dune_vma_entry(const struct dune_vma *v, struct dune_procmap_entry *e);
 
 /* page.c, vm.c: a fork child starts over with unlocked locks (another
  * thread of the parent may have held them at the fork). */

@@ -156,15 +156,15 @@ static int mirror_entry(const struct dune_procmap_entry *e, void *arg)
 }
 
 /*
- * Mirror every readable or executable mapping of /proc/self/maps (with
- * WALK_FILL in @wflags: where @root has nothing yet).  Read with open/read
- * and parsed by hand (procmap.c), not stdio and sscanf, which cost a Dune
- * process's startup about 60000 instructions for a dozen lines
- * (dune-bench's startup row on Bochs).
+ * Mirror every readable or executable mapping of the process (with
+ * WALK_FILL in @wflags: where @root has nothing yet).  The mappings come
+ * from the module in binary (vmas.c; /proc/self/maps, parsed by hand, if
+ * it cannot tell): the text file cost a new Dune process about 65000
+ * instructions on Bochs (dune-bench's startup row).
  */
 int dvm_mirror_maps(ptent_t *root, unsigned int wflags)
 {
 	struct mirror_arg a = { root, wflags };
 
-	return dune_procmap_scan(mirror_entry, &a);
+	return dune_vmas_scan(mirror_entry, &a);
 }

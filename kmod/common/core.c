@@ -17,6 +17,7 @@
 #include "run.h"
 #include "syscall.h"
 #include "vm.h"
+#include "vmas.h"
 
 atomic_t dune_live_vcpus = ATOMIC_INIT(0);
 
@@ -155,6 +156,8 @@ static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dune_ioctl_stats(file, uarg);
 	case DUNE_SEND_IPI:
 		return dune_ioctl_send_ipi(file, uarg);
+	case DUNE_GET_VMAS:
+		return dune_ioctl_vmas(uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -60,8 +60,14 @@ static char *half_mapped_end(void)
 	return p + 4096;
 }
 
-static const unsigned int cmds[] = { DUNE_GET_INFO, DUNE_ENTER, DUNE_GET_LAYOUT, DUNE_GET_STATS };
-static const char *const cmd_names[] = { "GET_INFO", "ENTER", "GET_LAYOUT", "GET_STATS" };
+/* The fuzzing threads use the first four: DUNE_GET_VMAS writes where its
+ * argument's buffer points, and random bytes there could be this test's
+ * own memory. */
+static const unsigned int cmds[] = { DUNE_GET_INFO, DUNE_ENTER, DUNE_GET_LAYOUT, DUNE_GET_STATS,
+				     DUNE_GET_VMAS };
+static const char *const cmd_names[] = { "GET_INFO", "ENTER", "GET_LAYOUT", "GET_STATS",
+					 "GET_VMAS" };
+#define NCMDS	((int)(sizeof(cmds) / sizeof(cmds[0])))
 
 static void check_bad_pointers(int fd)
 {
@@ -69,7 +75,7 @@ static void check_bad_pointers(int fd)
 	const char *names[] = { "NULL", "unmapped", "kernel", "non-canonical", "half-mapped" };
 	size_t i, j;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < NCMDS; i++) {
 		int bad = 0;
 
 		ptrs[4] = half_mapped_end() - _IOC_SIZE(cmds[i]) / 2;
@@ -91,7 +97,7 @@ static void check_numbers(int fd)
 	char buf[4096] = { 0 };
 	int i, bad = 0, n = 0;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < NCMDS; i++) {
 		unsigned int c = cmds[i], size = _IOC_SIZE(c);
 		unsigned int variants[] = {
 			_IOC(_IOC_DIR(c), DUNE_IOC_MAGIC, _IOC_NR(c), size - 8),

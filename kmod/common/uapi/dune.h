@@ -255,4 +255,69 @@ struct dune_ipi {
 
 #define DUNE_SEND_IPI		_IOW(DUNE_IOC_MAGIC, 0x04, struct dune_ipi)
 
+/* Bits of dune_vma.flags: the mapping's rights and nature. */
+#define DUNE_VMA_READ		(1U << 0)
+#define DUNE_VMA_WRITE		(1U << 1)
+#define DUNE_VMA_EXEC		(1U << 2)
+#define DUNE_VMA_SHARED		(1U << 3)
+#define DUNE_VMA_PFNMAP		(1U << 4)	/* no struct pages behind it (VM_PFNMAP, VM_IO) */
+
+/* What a mapping is, as /proc/self/maps names it (values are ABI). */
+enum dune_vma_kind {
+	DUNE_VMA_ANON = 0,
+	DUNE_VMA_FILE = 1,
+	DUNE_VMA_HEAP = 2,	/* [heap] */
+	DUNE_VMA_STACK = 3,	/* [stack] */
+	DUNE_VMA_VDSO = 4,	/* [vdso] */
+	DUNE_VMA_VVAR = 5,	/* [vvar], [vvar_vclock] */
+	DUNE_VMA_SPECIAL = 6,	/* another kernel-named mapping ([uprobes]...) */
+};
+
+/**
+ * struct dune_vma - one mapping of the calling process.
+ * @start:	first address.
+ * @end:	one past the last.
+ * @offset:	file offset of @start (0 for anonymous memory).
+ * @flags:	DUNE_VMA_* bits.
+ * @kind:	enum dune_vma_kind.
+ */
+struct dune_vma {
+	__u64 start;
+	__u64 end;
+	__u64 offset;
+	__u32 flags;
+	__u32 kind;
+};
+
+/* The most entries one DUNE_GET_VMAS fills. */
+#define DUNE_VMAS_MAX		1024
+
+/**
+ * struct dune_vmas - DUNE_GET_VMAS: the calling process's mappings, as
+ * /proc/self/maps shows them but binary and without the text (no
+ * vsyscall page: it is no mapping of the process).
+ * @addr:	in: list the mappings that end above this address.
+ * @buf:	in: user address of room for @nr struct dune_vma.
+ * @nr:		in: 1..DUNE_VMAS_MAX, else EINVAL; out: entries written.
+ * @reserved0:	must be zero, else EINVAL.
+ * @next:	out: where to go on (as @addr) when @buf was filled and more
+ *		mappings follow; 0 when the last one was written.
+ * @reserved:	must be zero, else EINVAL.
+ *
+ * One call from the guest costs one exit; reading /proc/self/maps costs
+ * an open, reads and a close, and the kernel formats every line.  The
+ * mappings can change right after the call, as with the file.  Callable
+ * in host mode or from the guest, through any /dev/dune file.
+ */
+struct dune_vmas {
+	__u64 addr;
+	__u64 buf;
+	__u32 nr;
+	__u32 reserved0;
+	__u64 next;
+	__u64 reserved[2];
+};
+
+#define DUNE_GET_VMAS		_IOWR(DUNE_IOC_MAGIC, 0x05, struct dune_vmas)
+
 #endif /* _UAPI_DUNE_H */
