@@ -63,13 +63,15 @@ static void vma_fill(struct dune_vma *d, struct vm_area_struct *vma)
 	d->kind = vma_kind(vma);
 }
 
-/* Up to @want mappings ending above @addr into @out (*@n of them);
- * *@more says whether another follows the last. */
+/*
+ * Up to @want mappings ending above @addr into @out (*@n of them);
+ * *@more says whether another follows the last.
+ */
 static int vmas_gather(struct mm_struct *mm, u64 addr, struct dune_vma *out, u32 want,
 		       u32 *n, bool *more)
 {
-	struct vm_area_struct *vma;
 	VMA_ITERATOR(vmi, mm, addr);
+	struct vm_area_struct *vma;
 
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
