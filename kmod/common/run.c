@@ -32,6 +32,7 @@ struct dune_vcpu_node {
 	pid_t tid;
 	struct task_struct *task;	/* referenced */
 	struct dune_vcpu *vcpu;
+	struct rcu_head rcu;		/* freed after RCU readers (vcpu_mine) */
 };
 
 /*
@@ -121,6 +122,8 @@ static void vcpu_end(struct dune_vcpu *vcpu)
 	preempt_enable();
 }
 
+static void vcpu_destroy(struct dune_file *df, struct dune_vcpu_node *node);
+
 static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *conf)
 {
 	struct dune_vcpu_node *node = kzalloc(sizeof(*node), GFP_KERNEL_ACCOUNT);
@@ -161,10 +164,15 @@ static struct dune_vcpu *vcpu_create(struct dune_file *df, struct dune_config *c
 	node->task = get_task_struct(current);
 	node->vcpu = vcpu;
 	list_add(&node->list, &df->vcpus);
+	r = xa_err(xa_store(&df->by_tid, node->tid, node, GFP_KERNEL_ACCOUNT));
+	if (r) {
+		vcpu_destroy(df, node);
+		return ERR_PTR(r);
+	}
 	return vcpu;
 }
 
-static void vcpu_destroy(struct dune_vcpu_node *node)
+static void vcpu_destroy(struct dune_file *df, struct dune_vcpu_node *node)
 {
 	struct dune_vcpu *vcpu = node->vcpu;
 	struct dune_vm *vm = vcpu->vm;
@@ -174,8 +182,10 @@ static void vcpu_destroy(struct dune_vcpu_node *node)
 	atomic_dec(&dune_live_vcpus);
 	dune_vm_put(vm);
 	list_del(&node->list);
+	/* Only if still ours: a thread of the same id may have one now. */
+	xa_cmpxchg(&df->by_tid, node->tid, node, NULL, 0);
 	put_task_struct(node->task);
-	kfree(node);
+	kfree_rcu(node, rcu);
 }
 
 /*
@@ -189,7 +199,29 @@ static void vcpus_reap(struct dune_file *df)
 
 	list_for_each_entry_safe(node, tmp, &df->vcpus, list)
 		if (READ_ONCE(node->task->flags) & PF_EXITING)
-			vcpu_destroy(node);
+			vcpu_destroy(df, node);
+}
+
+/*
+ * The calling thread's vCPU without df->lock: every return to host mode
+ * (a signal, a system call under seccomp or a tracer, host work) comes
+ * back through DUNE_ENTER, which must not serialize a process's threads
+ * on one mutex or walk a list of them.  Only this thread frees its vCPU,
+ * and only after it has exited (vcpus_reap), so the vCPU found stays; a
+ * node of a dead thread with the same id is told apart by its task, and
+ * nodes are freed after an RCU grace period.
+ */
+static struct dune_vcpu *vcpu_mine(struct dune_file *df)
+{
+	struct dune_vcpu_node *node;
+	struct dune_vcpu *vcpu = NULL;
+
+	rcu_read_lock();
+	node = xa_load(&df->by_tid, current->pid);
+	if (node && READ_ONCE(node->task) == current)
+		vcpu = node->vcpu;
+	rcu_read_unlock();
+	return vcpu;
 }
 
 static struct dune_vcpu *vcpu_find(struct dune_file *df)
@@ -228,6 +260,7 @@ struct dune_file *dune_file_alloc(void)
 		return NULL;
 	mutex_init(&df->lock);
 	INIT_LIST_HEAD(&df->vcpus);
+	xa_init(&df->by_tid);
 	return df;
 }
 
@@ -236,7 +269,8 @@ void dune_file_free(struct dune_file *df)
 	struct dune_vcpu_node *node, *tmp;
 
 	list_for_each_entry_safe(node, tmp, &df->vcpus, list)
-		vcpu_destroy(node);
+		vcpu_destroy(df, node);
+	xa_destroy(&df->by_tid);
 	if (df->vm)
 		dune_vm_put(df->vm);
 	kfree(df);
@@ -379,6 +413,65 @@ static bool process_ending(long r, const struct dune_config *conf)
 	return !r && conf->ret == DUNE_RET_SYSCALL && dune_syscall_ends_process(conf->status);
 }
 
+/* May the calling thread enter @vm?  0, or why not (logged). */
+static long vm_enterable(struct dune_vm *vm)
+{
+	if (vm->mm != current->mm) {
+		pr_warn("pid %d: /dev/dune was opened by another process (fork?): open it again\n",
+			current->pid);
+		return -EBADFD;
+	}
+	if (READ_ONCE(vm->retired)) {
+		pr_warn_ratelimited("pid %d: DUNE_ENTER after the guest's exit was reported\n",
+				    current->pid);
+		return -ESHUTDOWN;
+	}
+	return 0;
+}
+
+/* A vCPU resumes with the caller's registers (only its thread runs it). */
+static void vcpu_set_state(struct dune_vcpu *vcpu, const struct dune_config *conf)
+{
+	vcpu->regs = conf->regs;
+	vcpu->fs_base = conf->fs_base;
+	vcpu->gs_base = conf->gs_base;
+}
+
+/*
+ * A thread's first entry, under df->lock: the process's VM is made if
+ * need be, the vCPUs of threads that have exited are freed, and the
+ * calling thread's vCPU is made with @conf's state.
+ */
+static struct dune_vcpu *vcpu_get(struct dune_file *df, struct dune_config *conf)
+{
+	struct dune_vcpu *vcpu;
+	long r;
+
+	mutex_lock(&df->lock);
+	if (!df->vm) {
+		struct dune_vm *vm = dune_vm_create();
+
+		if (IS_ERR(vm)) {
+			mutex_unlock(&df->lock);
+			return ERR_CAST(vm);
+		}
+		df->vm = vm;
+	}
+	r = vm_enterable(df->vm);
+	if (r) {
+		mutex_unlock(&df->lock);
+		return ERR_PTR(r);
+	}
+	vcpus_reap(df);
+	vcpu = vcpu_find(df);
+	if (!vcpu)
+		vcpu = vcpu_create(df, conf);
+	else
+		vcpu_set_state(vcpu, conf);
+	mutex_unlock(&df->lock);
+	return vcpu;
+}
+
 /**
  * dune_enter - DUNE_ENTER for the calling thread.
  * @df:		the /dev/dune file.
@@ -396,41 +489,17 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 
 	if (!dune_hv->vcpu_alloc)
 		return -EOPNOTSUPP;
-	mutex_lock(&df->lock);
-	if (!df->vm) {
-		struct dune_vm *vm = dune_vm_create();
-
-		if (IS_ERR(vm)) {
-			mutex_unlock(&df->lock);
-			return PTR_ERR(vm);
-		}
-		df->vm = vm;
-	}
-	if (df->vm->mm != current->mm) {
-		mutex_unlock(&df->lock);
-		pr_warn("pid %d: /dev/dune was opened by another process (fork?): open it again\n",
-			current->pid);
-		return -EBADFD;
-	}
-	if (READ_ONCE(df->vm->retired)) {
-		mutex_unlock(&df->lock);
-		pr_warn_ratelimited("pid %d: DUNE_ENTER after the guest's exit was reported\n",
-				    current->pid);
-		return -ESHUTDOWN;
-	}
-	vcpus_reap(df);
-	vcpu = vcpu_find(df);
-	if (!vcpu) {
-		vcpu = vcpu_create(df, conf);
+	vcpu = vcpu_mine(df);
+	if (vcpu) {
+		r = vm_enterable(vcpu->vm);
+		if (r)
+			return r;
+		vcpu_set_state(vcpu, conf);
 	} else {
-		vcpu->regs = conf->regs;
-		vcpu->fs_base = conf->fs_base;
-		vcpu->gs_base = conf->gs_base;
+		vcpu = vcpu_get(df, conf);
+		if (IS_ERR(vcpu))
+			return PTR_ERR(vcpu);
 	}
-	mutex_unlock(&df->lock);
-	if (IS_ERR(vcpu))
-		return PTR_ERR(vcpu);
-
 	conf->ret = DUNE_RET_NONE;
 	r = vcpu_loop(vcpu, conf);
 	if (process_ending(r, conf))

@@ -4,6 +4,7 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/xarray.h>
 
 #include "vcpu.h"
 
@@ -12,6 +13,7 @@ struct dune_file {
 	struct mutex lock;		/* guards vm's creation and vcpus */
 	struct dune_vm *vm;
 	struct list_head vcpus;		/* struct dune_vcpu_node */
+	struct xarray by_tid;		/* the same by thread id, RCU lookups */
 };
 
 struct dune_file *dune_file_alloc(void);

@@ -5,7 +5,8 @@
  *    pointers (EFAULT), wrong size bits and unknown numbers (ENOTTY),
  *    nonzero reserved fields (EINVAL);
  *  - out of order: DUNE_ENTER from a forked child on the parent's file
- *    (EBADFD), dune_enter() twice (EALREADY), calls after close (EBADF);
+ *    (EBADFD), dune_enter() twice (EALREADY), calls after close (EBADF),
+ *    the old file after the thread that used it execs (EBADFD);
  *  - many threads calling at once, several of them entering with random
  *    register state;
  *  - a bounded, seeded, reproducible fuzzer: random commands and arguments
@@ -18,6 +19,7 @@
  * Defaults: a time-based seed (printed: rerun with it to reproduce), 20000
  * iterations and 10 s of load on AMD; 2000 and 10 s on Intel (Bochs is slow).
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -180,6 +182,50 @@ static void check_order(void)
 	      "dune_enter() twice: EALREADY; DUNE_ENTER from a fork child on the parent's "
 	      "file: EBADFD; after close: EBADF (%s)", describe_status(r, buf, sizeof(buf)));
 	hx_check_host("order");
+}
+
+/*
+ * The thread that ran a vCPU execs, keeping the file open (no CLOEXEC):
+ * the same task, a new address space.  Its DUNE_ENTER on the old file
+ * finds its own vCPU without the file's lock and must still refuse it.
+ */
+#define OLD_FD	100
+
+static void exec_child(void *a)
+{
+	extern int dune_fd;
+
+	(void)a;
+	if (fcntl(dune_fd, F_DUPFD, OLD_FD) != OLD_FD)
+		exit(2);
+	fflush(NULL);
+	execl("/proc/self/exe", "ioctl-fuzz", "--exec-old-fd", (char *)NULL);
+	exit(3);
+}
+
+static int exec_image(void)
+{
+	struct dune_config c;
+	int r;
+
+	memset(&c, 0, sizeof(c));
+	c.regs.rip = 0x1000;
+	r = ioctl(OLD_FD, DUNE_ENTER, &c);
+	printf("# exec'd image, DUNE_ENTER on the old file: %d (%s)\n", r,
+	       r ? strerror(errno) : "entered");
+	return r == -1 && errno == EBADFD ? 0 : 1;
+}
+
+static void check_exec(void)
+{
+	char buf[64];
+	int r, hung;
+
+	r = hx_run_child(exec_child, NULL, 10, &hung);
+	CHECK(WIFEXITED(r) && WEXITSTATUS(r) == 0,
+	      "the thread that ran a vCPU execs with the file open: its DUNE_ENTER there is "
+	      "refused, EBADFD (%s)", describe_status(r, buf, sizeof(buf)));
+	hx_check_host("exec");
 }
 
 static void random_config(struct dune_config *c)
@@ -474,12 +520,15 @@ static void check_load(uint64_t seed, double seconds)
 
 int main(int argc, char **argv)
 {
-	uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL) ^ getpid();
+	uint64_t seed;
 	int svm = hwtest_cpu_virt() && !strcmp(hwtest_cpu_virt(), "svm");
 	long iters = argc > 2 ? atol(argv[2]) : svm ? 20000 : 2000;
 	double load = argc > 3 ? atof(argv[3]) : 10;
 	int fd;
 
+	if (argc > 1 && !strcmp(argv[1], "--exec-old-fd"))
+		return exec_image();
+	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : (uint64_t)time(NULL) ^ getpid();
 	printf("# seed %#llx (reproduce: ioctl-fuzz %#llx %ld %.0f)\n", (unsigned long long)seed,
 	       (unsigned long long)seed, iters, load);
 	hx_setup();
@@ -489,6 +538,7 @@ int main(int argc, char **argv)
 	check_reserved(fd);
 	close(fd);
 	check_order();
+	check_exec();
 	check_concurrent(seed);
 	fuzz(seed, iters, 100);
 	check_load(seed, load);
