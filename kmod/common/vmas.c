@@ -107,9 +107,8 @@ static long vmas_copy(struct dune_vmas *q, struct dune_vma *chunk)
 		done += n;
 		if (n)
 			addr = chunk[n - 1].end;
-		/* Filled with more to come, or a chunk boundary: go on from here. */
-		if (more)
-			q->next = addr;
+		/* Where the caller goes on, if @buf fills up before the end. */
+		q->next = more ? addr : 0;
 	}
 	q->nr = done;
 	return 0;
