@@ -319,6 +319,70 @@ START_TEST(live_dump)
 }
 END_TEST
 
+/* libdune/vmas.c: the module's binary entries become procmap entries. */
+START_TEST(vma_entries)
+{
+	static const struct {
+		uint32_t flags, kind;
+		bool r, w, x, p;
+		int type;
+	} c[] = {
+		{ DUNE_VMA_READ | DUNE_VMA_EXEC, DUNE_VMA_FILE, 1, 0, 1, 1, PROCMAP_TYPE_FILE },
+		{ DUNE_VMA_READ | DUNE_VMA_WRITE | DUNE_VMA_SHARED, DUNE_VMA_ANON, 1, 1, 0, 0,
+		  PROCMAP_TYPE_ANONYMOUS },
+		{ DUNE_VMA_READ | DUNE_VMA_WRITE, DUNE_VMA_HEAP, 1, 1, 0, 1, PROCMAP_TYPE_HEAP },
+		{ DUNE_VMA_READ | DUNE_VMA_WRITE, DUNE_VMA_STACK, 1, 1, 0, 1, PROCMAP_TYPE_STACK },
+		{ DUNE_VMA_READ | DUNE_VMA_EXEC, DUNE_VMA_VDSO, 1, 0, 1, 1, PROCMAP_TYPE_VDSO },
+		{ DUNE_VMA_READ | DUNE_VMA_PFNMAP, DUNE_VMA_VVAR, 1, 0, 0, 1, PROCMAP_TYPE_VVAR },
+		{ 0, DUNE_VMA_SPECIAL, 0, 0, 0, 1, PROCMAP_TYPE_UNKNOWN },
+		{ DUNE_VMA_WRITE, 77, 0, 1, 0, 1, PROCMAP_TYPE_UNKNOWN },
+	};
+	struct dune_procmap_entry e;
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct dune_vma v = { 0x1000 * (i + 1), 0x1000 * (i + 3), 0x2000 * i,
+				      c[i].flags, c[i].kind };
+
+		memset(&e, 0x5a, sizeof(e));
+		dune_vma_entry(&v, &e);
+		ck_assert_uint_eq(e.begin, v.start);
+		ck_assert_uint_eq(e.end, v.end);
+		ck_assert_uint_eq(e.offset, v.offset);
+		ck_assert_msg(e.r == c[i].r && e.w == c[i].w && e.x == c[i].x && e.p == c[i].p,
+			      "case %zu: rights %d%d%d%d", i, e.r, e.w, e.x, e.p);
+		ck_assert_int_eq(e.type, c[i].type);
+		ck_assert_ptr_null(e.path);
+	}
+}
+END_TEST
+
+static int n_scanned;
+static bool scanned_stack;
+
+static int count_scan(const struct dune_procmap_entry *e, void *arg)
+{
+	n_scanned++;
+	if (e->type == PROCMAP_TYPE_STACK)
+		scanned_stack = true;
+	return arg && n_scanned == 3 ? 42 : 0;
+}
+
+/* Without the module (dune_fd closed) dune_vmas_scan walks the text, and
+ * a callback's nonzero return stops it and is returned. */
+START_TEST(vmas_scan_fallback)
+{
+	ck_assert_int_lt(dune_fd, 0);
+	n_scanned = 0;
+	ck_assert_int_eq(dune_vmas_scan(count_scan, NULL), 0);
+	ck_assert_int_gt(n_scanned, 5);
+	ck_assert(scanned_stack);
+	n_scanned = 0;
+	ck_assert_int_eq(dune_vmas_scan(count_scan, (void *)1), 42);
+	ck_assert_int_eq(n_scanned, 3);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("procmap");
@@ -335,6 +399,8 @@ int main(void)
 	tcase_add_test(tl, live_anonymous_mmap);
 	tcase_add_test(tl, live_file_with_spaces_deleted);
 	tcase_add_test(tl, live_dump);
+	tcase_add_test(tl, vma_entries);
+	tcase_add_test(tl, vmas_scan_fallback);
 	suite_add_tcase(s, tl);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
