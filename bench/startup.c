@@ -125,8 +125,14 @@ static int one_startup(struct shared *s, bool init, uint64_t *cycles)
 	return 0;
 }
 
-static void print_phases(const char *what, const double *ph, long n, bool forked)
+/* @exits: summed over the @n starts (the row's own are in its JSON). */
+static void print_phases(const char *what, const double *ph, long n, bool forked,
+			 const uint64_t *exits)
 {
+	static const char *const reason[DUNE_EXIT_NR] = {
+		[DUNE_EXIT_HYPERCALL] = "hypercall", [DUNE_EXIT_NESTED_FAULT] = "nested_fault",
+		[DUNE_EXIT_EXTINT] = "extint",
+	};
 	double total = 0;
 	int i;
 
@@ -136,6 +142,10 @@ static void print_phases(const char *what, const double *ph, long n, bool forked
 	       total / n);
 	for (i = 0; i < NR_PHASES; i++)
 		printf(" %s %.0f", phase_name[i], ph[i] / n);
+	printf("; exits per start:");
+	for (i = 0; i < DUNE_EXIT_NR; i++)
+		if (exits[i])
+			printf(" %s %.1f", reason[i] ? reason[i] : "other", (double)exits[i] / n);
 	printf("\n");
 }
 
@@ -145,6 +155,7 @@ void d_startup(const struct bench_params *p, struct side_result *r)
 	struct shared *s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
 				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	double ph[NR_PHASES] = { 0 }, phk[NR_PHASES] = { 0 };
+	uint64_t kept_exits[DUNE_STATS_MAX_EXITS] = { 0 };
 	long n = p->ops[ROW_STARTUP], i, done = 0, kept = 0;
 	uint64_t c, sum;
 	int run, e, err;
@@ -175,13 +186,16 @@ void d_startup(const struct bench_params *p, struct side_result *r)
 		return;
 	}
 	r->has_exits = true;
-	print_phases("of a new process", ph, done, false);
+	print_phases("of a new process", ph, done, false, r->exits);
 	/* The same from a process that ran dune_init: the child keeps the
 	 * parent's tables (reported, not the row's figure). */
 	if (dune_init(true) == 0) {
-		for (i = 0; i < n * p->runs && !one_startup(s, false, &c); i++, kept++)
+		for (i = 0; i < n * p->runs && !one_startup(s, false, &c); i++, kept++) {
 			add_phases(phk, s);
-		print_phases("forked after dune_init", phk, kept ? kept : 1, true);
+			for (e = 0; e < DUNE_STATS_MAX_EXITS; e++)
+				kept_exits[e] += s->exits[e];
+		}
+		print_phases("forked after dune_init", phk, kept ? kept : 1, true, kept_exits);
 	}
 	snprintf(r->note, sizeof(r->note), "new process: dune_init+dune_enter+getpid");
 }
