@@ -622,6 +622,7 @@ static int init_fork_child(void)
 	dune_page_after_fork();
 	dune_vm_after_fork();
 	dune_full_map_after_fork();
+	dune_page_populate_tables();
 	if (percpu) {
 		bool in_trap = on_percpu_stacks(percpu);
 		uint64_t ist1 = percpu->tss.ist[0], user_ret = percpu->user_ret;

@@ -32,6 +32,11 @@ void dune_vma_entry(const struct dune_vma *v, struct dune_procmap_entry *e);
 /* page.c, vm.c: a fork child starts over with unlocked locks (another
  * thread of the parent may have held them at the fork). */
 void dune_page_after_fork(void);
+/* page.c: the pool pages that hold page tables (vm.c marks them); a fork
+ * child that keeps the guest tables copies them at once. */
+void dune_page_mark_table(struct page *pg);
+bool dune_page_is_table(struct page *pg);
+void dune_page_populate_tables(void);
 void dune_vm_after_fork(void);
 /* fullmap.c: the same for its lock; what it read of /proc/self/maps is
  * the parent's. */

@@ -46,6 +46,10 @@ void dune_page_after_fork(void)
 {
 	pthread_mutex_init(&page_lock, NULL);
 }
+/* One bit per pool page that holds a page table (dvm_table_alloc), after
+ * pages[] in the pool's metadata, mapped like it (set and read in trap
+ * handlers): a fork child copies these pages at once. */
+static uint64_t *table_bits;
 static struct page_head free_list;
 static size_t nr_listed;	/* pages on free_list */
 static size_t next_fresh;	/* pages[next_fresh..] were never handed out */
@@ -155,6 +159,7 @@ static void pool_release(void)
 	if (pages)
 		munmap((void *)dune_page_base_va, dune_pool_map_len);
 	pages = NULL;
+	table_bits = NULL;
 	dune_pool_map_len = 0;
 	num_pages = 0;
 	dune_page_base = dune_page_base_va = 0;
@@ -177,7 +182,8 @@ int dune_page_init(size_t npages)
 		npages = default_pages();
 	if (npages > MAX_PAGES)
 		npages = MAX_PAGES;
-	mlen = (npages * sizeof(struct page) + BIG_PGMASK) & ~(size_t)BIG_PGMASK;
+	mlen = (npages * sizeof(struct page) + (npages + 63) / 64 * 8 + BIG_PGMASK) &
+	       ~(size_t)BIG_PGMASK;
 	len = npages * PGSIZE + mlen;
 	mem = map_identity(len);
 	if (!mem)
@@ -191,6 +197,7 @@ int dune_page_init(size_t npages)
 	pthread_mutex_lock(&page_lock);
 	pool_release();
 	pages = (struct page *)(mem + npages * PGSIZE);
+	table_bits = (uint64_t *)(pages + npages);	/* zero: a fresh mapping */
 	dune_pool_map_len = len;
 	num_pages = (int)npages;
 	dune_page_base = pa;
@@ -239,11 +246,62 @@ struct page *dune_page_alloc(void)
 	return pg;
 }
 
+void dune_page_mark_table(struct page *pg)
+{
+	size_t i = (size_t)(pg - pages);
+
+	__atomic_fetch_or(&table_bits[i / 64], 1ULL << (i % 64), __ATOMIC_RELAXED);
+}
+
+bool dune_page_is_table(struct page *pg)
+{
+	size_t i = (size_t)(pg - pages);
+
+	return __atomic_load_n(&table_bits[i / 64], __ATOMIC_RELAXED) >> (i % 64) & 1;
+}
+
+/*
+ * A fork child that keeps its parent's guest tables: the table pages are
+ * shared copy-on-write with the parent, and the CPU writes them as soon
+ * as the guest runs (accessed and dirty bits), one nested-fault exit per
+ * page (28-30 exits for a child of dune-bench's startup row where a new
+ * process takes 13).  Copy them now with MADV_POPULATE_WRITE (5.14+), a
+ * call per run of adjacent tables.  Only tables: the program's own pool
+ * pages stay shared until written.  Best effort: where it fails the
+ * nested faults copy them.
+ */
+void dune_page_populate_tables(void)
+{
+	size_t n, i, start = 0, len = 0;
+	uint64_t w;
+
+	pthread_mutex_lock(&page_lock);
+	n = next_fresh;
+	pthread_mutex_unlock(&page_lock);
+	for (i = 0; i <= n; i++) {
+		w = i < n ? __atomic_load_n(&table_bits[i / 64], __ATOMIC_RELAXED) : 0;
+		if (w >> (i % 64) & 1) {
+			if (!len++)
+				start = i;
+			continue;
+		}
+		if (len)
+			madvise((void *)(dune_page_base_va + start * PGSIZE), len * PGSIZE,
+				MADV_POPULATE_WRITE);
+		len = 0;
+		if (!w && i % 64 == 0)
+			i += 63;	/* a word without tables */
+	}
+}
+
 /* Called by dune_page_put() when the last reference goes. */
 void dune_page_free(struct page *pg)
 {
+	size_t i = (size_t)(pg - pages);
+
 	assert(pg >= pages && pg < pages + num_pages);
 	assert(__atomic_load_n(&pg->ref, __ATOMIC_ACQUIRE) == 0);
+	__atomic_fetch_and(&table_bits[i / 64], ~(1ULL << (i % 64)), __ATOMIC_RELAXED);
 	pthread_mutex_lock(&page_lock);
 	SLIST_INSERT_HEAD(&free_list, pg, link);
 	nr_listed++;

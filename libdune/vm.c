@@ -125,7 +125,10 @@ ptent_t *dvm_table_alloc(void)
 {
 	struct page *pg = dune_page_alloc();
 
-	return pg ? dune_page2va(pg) : NULL;
+	if (!pg)
+		return NULL;
+	dune_page_mark_table(pg);
+	return dune_page2va(pg);
 }
 
 /* The page of a table, or NULL for one not from the pool (a caller's root). */

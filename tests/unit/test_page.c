@@ -5,9 +5,12 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "unit_env.h"
 
@@ -246,6 +249,74 @@ START_TEST(concurrent_alloc_free)
 }
 END_TEST
 
+START_TEST(table_marks)
+{
+	struct page *a = dune_page_alloc(), *b = dune_page_alloc();
+
+	ck_assert(!dune_page_is_table(a) && !dune_page_is_table(b));
+	dune_page_mark_table(b);
+	ck_assert(!dune_page_is_table(a) && dune_page_is_table(b));
+	dune_page_put(b);	/* freed: no table any more */
+	ck_assert(!dune_page_is_table(b));
+	ck_assert(dune_page_alloc() == b && !dune_page_is_table(b));
+	dune_page_put(a);
+	dune_page_put(b);
+}
+END_TEST
+
+/* /proc/self/pagemap bit 56: the page is mapped only here (since 4.2). */
+static int exclusive(const void *va)
+{
+	uint64_t e = 0;
+	int fd = open("/proc/self/pagemap", O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : pread(fd, &e, 8, (off_t)((uintptr_t)va / PGSIZE * 8));
+
+	if (fd >= 0)
+		close(fd);
+	return n == 8 ? (int)(e >> 56 & 1) : -1;
+}
+
+/*
+ * A fork child copies the table pages, and only them: after
+ * dune_page_populate_tables() they are its own, while another pool page
+ * in use is still shared with the parent.
+ */
+START_TEST(fork_child_copies_tables)
+{
+	struct page *pg[70];
+	int i, st;
+	pid_t pid;
+
+	for (i = 0; i < 70 && i < POOL; i++) {
+		pg[i] = dune_page_alloc();
+		ck_assert_ptr_nonnull(pg[i]);
+		memset(dune_page2va(pg[i]), i + 1, PGSIZE);
+		/* Tables in two runs, the second up to the pool's last page. */
+		if ((i >= 2 && i < 5) || (i >= 60 && i < POOL))
+			dune_page_mark_table(pg[i]);
+	}
+	pid = fork();
+	if (pid == 0) {
+		int bad = 0;
+
+		dune_page_populate_tables();
+		for (i = 0; i < 70 && i < POOL; i++) {
+			int table = (i >= 2 && i < 5) || i >= 60;
+
+			if (exclusive(dune_page2va(pg[i])) != table ||
+			    *(uint8_t *)dune_page2va(pg[i]) != i + 1)
+				bad++;
+		}
+		_exit(bad);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child: %d pages wrong",
+		      WEXITSTATUS(st));
+	for (i = 0; i < 70 && i < POOL; i++)
+		dune_page_put(pg[i]);
+}
+END_TEST
+
 static Suite *page_suite(void)
 {
 	Suite *s = suite_create("page");
@@ -263,6 +334,8 @@ static Suite *page_suite(void)
 	tcase_add_test(tc, reinit_replaces_pool);
 	tcase_add_test(tc, no_guest_physical_home);
 	tcase_add_test(tc, concurrent_alloc_free);
+	tcase_add_test(tc, table_marks);
+	tcase_add_test(tc, fork_child_copies_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }
