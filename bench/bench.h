@@ -210,6 +210,8 @@ uint64_t side_caused_exits(const struct side_result *s);
 /* Does the Dune side meet its row's exit target?  @msg says why. */
 bool row_target_met(enum row_id id, const struct side_result *d, char *msg, size_t len);
 
+/* An exit reason's short name ("nested_fault"), as the table prints it. */
+const char *bench_exit_name(int reason);
 void report_table(const struct report *rep);
 /* Returns 0 or a negative errno. */
 int report_json(const struct report *rep, const char *path);

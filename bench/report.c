@@ -35,7 +35,7 @@ static const char *const exit_names[DUNE_EXIT_NR] = {
 	[DUNE_EXIT_IRQ_WINDOW] = "irq_window",
 };
 
-static const char *exit_name(int i)
+const char *bench_exit_name(int i)
 {
 	static char buf[16];
 
@@ -177,7 +177,7 @@ static void fmt_exits(char *buf, size_t len, const struct side_result *s)
 	n = snprintf(buf, len, "%.3f", (double)side_total_exits(s) / ops);
 	for (i = 0; i < DUNE_STATS_MAX_EXITS && n < len; i++)
 		if (s->exits[i])
-			n += snprintf(buf + n, len - n, " %s:%.3f", exit_name(i),
+			n += snprintf(buf + n, len - n, " %s:%.3f", bench_exit_name(i),
 				      (double)s->exits[i] / ops);
 }
 
@@ -340,7 +340,7 @@ static void json_side_fields(FILE *f, const struct side_result *s, const char *h
 		for (i = 0; i < DUNE_STATS_MAX_EXITS; i++) {
 			if (!s->exits[i])
 				continue;
-			fprintf(f, "%s\"%s\": %lu", first ? "" : ", ", exit_name(i),
+			fprintf(f, "%s\"%s\": %lu", first ? "" : ", ", bench_exit_name(i),
 				(unsigned long)s->exits[i]);
 			first = false;
 		}

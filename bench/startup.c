@@ -129,10 +129,6 @@ static int one_startup(struct shared *s, bool init, uint64_t *cycles)
 static void print_phases(const char *what, const double *ph, long n, bool forked,
 			 const uint64_t *exits)
 {
-	static const char *const reason[DUNE_EXIT_NR] = {
-		[DUNE_EXIT_HYPERCALL] = "hypercall", [DUNE_EXIT_NESTED_FAULT] = "nested_fault",
-		[DUNE_EXIT_EXTINT] = "extint",
-	};
 	double total = 0;
 	int i;
 
@@ -143,9 +139,9 @@ static void print_phases(const char *what, const double *ph, long n, bool forked
 	for (i = 0; i < NR_PHASES; i++)
 		printf(" %s %.0f", phase_name[i], ph[i] / n);
 	printf("; exits per start:");
-	for (i = 0; i < DUNE_EXIT_NR; i++)
+	for (i = 0; i < DUNE_STATS_MAX_EXITS; i++)
 		if (exits[i])
-			printf(" %s %.1f", reason[i] ? reason[i] : "other", (double)exits[i] / n);
+			printf(" %s %.1f", bench_exit_name(i), (double)exits[i] / n);
 	printf("\n");
 }
 
