@@ -126,7 +126,8 @@ long dune_ioctl_vmas(void __user *arg)
 		return -EINVAL;
 	if (!current->mm)
 		return -EINVAL;
-	chunk = kmalloc_array(VMAS_CHUNK, sizeof(*chunk), GFP_KERNEL);
+	/* No more than asked: libdune's first-touch lookups ask for one. */
+	chunk = kmalloc_array(min_t(u32, q.nr, VMAS_CHUNK), sizeof(*chunk), GFP_KERNEL);
 	if (!chunk)
 		return -ENOMEM;
 	r = vmas_copy(&q, chunk);
