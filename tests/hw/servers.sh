@@ -19,6 +19,8 @@ mkdir -p "$work/www"
 [ -e /dev/dune ] || { echo "1..0 # SKIP no /dev/dune"; exit 77; }
 [ -f "$dir/sandbox-root.tar" ] || { echo "1..0 # SKIP no sandbox-root.tar"; exit 77; }
 $BB tar -xf "$dir/sandbox-root.tar" -C / || { echo "1..0 # SKIP cannot unpack"; exit 77; }
+[ -x /usr/sbin/lighttpd ] || [ -x /usr/bin/redis-server ] ||
+	{ echo "1..0 # SKIP neither lighttpd nor redis-server was installed on the build host"; exit 77; }
 LPORT=8089
 RPORT=6390
 $BB ip link set lo up 2>/dev/null || $BB ifconfig lo 127.0.0.1 up 2>/dev/null
