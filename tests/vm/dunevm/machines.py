@@ -176,13 +176,17 @@ _model("amd-phenom", "bochs", "phenom_8650_toliman", expect="no-boot",
 # Bochs 2.7's SVM: a triple fault in the guest panics the emulator (its
 # exception() never checks the SHUTDOWN intercept), and libdune's
 # signal-during-ring-3 case hangs with an RCU stall (not explained yet; see
-# tests/vm/README.md), so the two tests are left out there.
+# tests/vm/README.md), and a V_IRQ survives #VMEXIT into the next VMRUN (ipi),
+# so the three tests are left out there.
 _BOCHS_SVM_SKIPS = {
     "hostile-cpu": "Bochs 2.7 SVM: a guest triple fault panics the emulator "
                    "instead of #VMEXIT(SHUTDOWN) (cpu/exception.cc)",
     "libdune": "its SIGALRM-during-ring-3 case never ends on Bochs SVM: the vCPU's "
                "CPU takes no timer ticks while the guest loops (RCU stall) until an "
                "NMI; QEMU SVM and Bochs VMX pass it; not yet explained",
+    "ipi": "Bochs 2.7 SVM keeps a virtual interrupt (V_IRQ) the guest did not take "
+           "pending across #VMEXIT (Svm_Vmexit masks the event, never clears it) and "
+           "delivers it in the next VMRUN of any VMCB, with that VMCB's INT_VECTOR",
 }
 _model("amd-zambezi", "bochs", "zambezi", skip_tests=_BOCHS_SVM_SKIPS)
 _model("amd-trinity", "bochs", "trinity_apu", skip_tests=_BOCHS_SVM_SKIPS)
