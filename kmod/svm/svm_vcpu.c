@@ -468,7 +468,7 @@ static u32 svm_reinject_event(u32 info)
  * one (RFLAGS.IF=1, no interrupt shadow, after any event EVENTINJ holds),
  * with no interrupt-window exit, and clears V_IRQ when it takes it
  * (written back at #VMEXIT).  EVENTINJ is left to exceptions: QEMU's SVM
- * (7.2 and later) keeps an EVENTINJ interrupt's vector as a pending
+ * keeps an EVENTINJ interrupt's vector as a pending
  * exception after VMRUN and delivers it a second time, whatever the
  * guest's IF, at its next turn of the CPU loop.
  */
@@ -485,22 +485,26 @@ static void svm_offer_irq(struct dune_vcpu *vcpu, struct vmcb *vmcb)
 }
 
 /*
- * After #VMEXIT: was the offer taken?  V_IRQ clear says the CPU took it.
- * An exit that cut its delivery short reports it in EXITINTINFO (APM
- * 15.7.2); the guest is then as it was before the delivery began, so the
- * interrupt goes back to the pending set (not taken) to be offered again
- * instead of reinjected.  Returns true for that cut-short case.
+ * After #VMEXIT, with an interrupt offered: was it taken?  V_IRQ clear says
+ * the CPU took it.  An exit that cut its delivery short reports it in
+ * EXITINTINFO (APM 15.7.2); the guest is then as it was before the delivery
+ * began, so the interrupt goes back to the pending set (not taken) to be
+ * offered again instead of reinjected.  Sets ipi.injected; returns true
+ * for that cut-short case.
  */
-static bool svm_offer_taken(struct dune_vcpu *vcpu, const struct vmcb *vmcb)
+static bool svm_offer_settle(struct dune_vcpu *vcpu, const struct vmcb *vmcb)
 {
 	const struct vmcb_control_area *c = &vmcb->control;
-	u32 info = svm_reinject_event(c->exit_int_info);
-	bool cut = vcpu->ipi.offer && (info & SVM_EXITINTINFO_VALID) &&
-		   (info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_INTR &&
-		   (info & SVM_EXITINTINFO_VEC_MASK) == vcpu->ipi.offer;
+	u32 info;
+	bool cut;
 
-	if (vcpu->ipi.offer)
-		vcpu->ipi.injected = !cut && !(c->int_ctl & V_IRQ_MASK);
+	if (!vcpu->ipi.offer)
+		return false;
+	info = svm_reinject_event(c->exit_int_info);
+	cut = (info & SVM_EXITINTINFO_VALID) &&
+	      (info & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_INTR &&
+	      (info & SVM_EXITINTINFO_VEC_MASK) == vcpu->ipi.offer;
+	vcpu->ipi.injected = !cut && !(c->int_ctl & V_IRQ_MASK);
 	return cut;
 }
 
@@ -522,7 +526,7 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 	 * running it again raises them with the right return address, where an
 	 * injected #BP would return to the INT3 and raise it twice (KVM does
 	 * the same).  An offered interrupt cut short went back to the pending
-	 * set instead (svm_offer_taken).
+	 * set instead (svm_offer_settle).
 	 */
 	if (vcpu->exc.valid) {
 		/* An exception the run loop reflects (APM 15.20). */
@@ -556,7 +560,7 @@ void svm_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 		svm_svm_off(exit);
 		return;
 	}
-	svm->offer_cut = svm_offer_taken(vcpu, vmcb);
+	svm->offer_cut = svm_offer_settle(vcpu, vmcb);
 	vmcb->control.tlb_ctl = TLB_CONTROL_DO_NOTHING;
 	vcpu->regs.rip = vmcb->save.rip;
 	vcpu->regs.rsp = vmcb->save.rsp;
