@@ -60,6 +60,56 @@ stop() {
 	wait "$1"
 }
 
+# serve TAG MODE UP LOAD -- CMD...: run CMD plainly (MODE plain) or in the
+# sandbox, wait until UP succeeds, then time LOAD $work/TAG-MODE.out and end
+# CMD with SIGTERM.  Sets TAG_vcpus_MODE (live vCPUs while it served),
+# TAG_ms_MODE and TAG_st_MODE (its exit status); 1 if it never came up.
+serve() {
+	tag=$1 mode=$2 up=$3 load=$4
+	shift 5
+	if [ "$mode" = plain ]; then
+		"$@" 2>"$work/$tag-$mode.err" &
+	else
+		"$SB" -- "$@" 2>"$work/$tag-$mode.err" &
+	fi
+	pid=$!
+	if ! wait_up $up; then
+		echo "# $tag ($mode) did not listen"
+		sed 's/^/#   /' "$work/$tag-$mode.err" "$work/$tag.log" 2>/dev/null | tail -n 20
+		kill -KILL $pid 2>/dev/null
+		wait $pid
+		return 1
+	fi
+	eval "${tag}_vcpus_$mode=$(live_vcpus)"
+	t0=$(now_ms)
+	$load "$work/$tag-$mode.out"
+	t1=$(now_ms)
+	stop $pid
+	eval "${tag}_st_$mode=$? ${tag}_ms_$mode=$((t1 - t0))"
+	return 0
+}
+
+# same_output TAG WHAT: the sandboxed run's responses are the plain run's
+same_output() {
+	plain=$work/$1-plain.out
+	sbox=$work/$1-sandbox.out
+	$BB cmp -s "$plain" "$sbox"
+	r=$?
+	[ $r -eq 0 ] || {
+		echo "# plain $($BB wc -c < "$plain") bytes, sandbox $($BB wc -c < "$sbox")"
+		$BB diff "$plain" "$sbox" | head -n 8 | sed 's/^/#   /'
+		sed 's/^/#   /' "$work/$1-sandbox.err" | head -n 10
+	}
+	ok $r "$1: $2: the same bytes as plain ($($BB wc -c < "$plain") bytes)"
+}
+
+# same_exit TAG: SIGTERM ends the sandboxed run as it ends the plain one
+same_exit() {
+	eval "ps=\$${1}_st_plain ss=\$${1}_st_sandbox"
+	[ "$ss" = "$ps" ]
+	ok $? "$1: SIGTERM ends it the same way (status $ss, plain $ps)"
+}
+
 # ---------------------------------------------------------------- lighttpd
 # Static files of several sizes (one over a 64 KiB write), a missing one
 # (404) and a directory index; N rounds of them with busybox wget.
@@ -71,7 +121,7 @@ cat > "$work/lighttpd.conf" <<CONF
 server.document-root = "$work/www"
 server.bind = "127.0.0.1"
 server.port = $LPORT
-server.errorlog = "$work/lighttpd.err"
+server.errorlog = "$work/lighttpd.log"
 index-file.names = ( "index.html" )
 mimetype.assign = ( ".html" => "text/html", ".txt" => "text/plain" )
 CONF
@@ -89,50 +139,18 @@ fetch_all() {
 	done
 }
 
-# serve_lighttpd MODE OUT: start lighttpd (plain or in the sandbox), load it
-serve_lighttpd() {
-	if [ "$1" = plain ]; then
-		/usr/sbin/lighttpd -D -f "$work/lighttpd.conf" 2>"$work/l-$1.log" &
-	else
-		"$SB" -- /usr/sbin/lighttpd -D -f "$work/lighttpd.conf" 2>"$work/l-$1.log" &
-	fi
-	pid=$!
-	if ! wait_up lighttpd_up; then
-		echo "# lighttpd ($1) did not listen"
-		sed 's/^/#   /' "$work/l-$1.log" "$work/lighttpd.err" 2>/dev/null | head -n 20
-		kill -KILL $pid 2>/dev/null
-		wait $pid
-		return 1
-	fi
-	eval "l_vcpus_$1=$(live_vcpus)"
-	t0=$(now_ms)
-	fetch_all "$2"
-	t1=$(now_ms)
-	stop $pid
-	st=$?
-	eval "l_ms_$1=$((t1 - t0)) l_st_$1=$st"
-	return 0
-}
-
 if [ -x /usr/sbin/lighttpd ]; then
-	serve_lighttpd plain "$work/l-plain.out"
+	set -- /usr/sbin/lighttpd -D -f "$work/lighttpd.conf"
+	serve lighttpd plain lighttpd_up fetch_all -- "$@"
 	ok $? "lighttpd: serves plainly"
-	serve_lighttpd sandbox "$work/l-sandbox.out"
+	serve lighttpd sandbox lighttpd_up fetch_all -- "$@"
 	r=$?
-	[ $r -eq 0 ] && [ "$l_vcpus_sandbox" -ge 1 ] && [ "$l_vcpus_plain" -eq 0 ]
-	ok $? "lighttpd (Debian's, unmodified) starts and listens in the sandbox (live vCPUs: ${l_vcpus_sandbox:-?}, plain ${l_vcpus_plain:-?})"
+	[ $r -eq 0 ] && [ "$lighttpd_vcpus_sandbox" -ge 1 ] && [ "$lighttpd_vcpus_plain" -eq 0 ]
+	ok $? "lighttpd (Debian's, unmodified) starts and listens in the sandbox (live vCPUs: ${lighttpd_vcpus_sandbox:-?}, plain ${lighttpd_vcpus_plain:-?})"
 	if [ $r -eq 0 ]; then
-		$BB cmp -s "$work/l-plain.out" "$work/l-sandbox.out"
-		r=$?
-		[ $r -eq 0 ] || {
-			echo "# plain $($BB wc -c < "$work/l-plain.out") bytes, sandbox $($BB wc -c < "$work/l-sandbox.out")"
-			$BB diff "$work/l-plain.out" "$work/l-sandbox.out" | head -n 8 | sed 's/^/#   /'
-			sed 's/^/#   /' "$work/l-sandbox.log" | head -n 10
-		}
-		ok $r "lighttpd: $((ROUNDS * 4)) requests (index, 6 B, 108 KiB, 404): the same bytes as plain ($($BB wc -c < "$work/l-plain.out") bytes)"
-		[ "$l_st_sandbox" = "$l_st_plain" ]
-		ok $? "lighttpd: SIGTERM ends it the same way (status $l_st_sandbox, plain $l_st_plain)"
-		echo "{\"server\": \"lighttpd\", \"requests\": $((ROUNDS * 4)), \"plain_ms\": $l_ms_plain, \"sandbox_ms\": $l_ms_sandbox}"
+		same_output lighttpd "$((ROUNDS * 4)) requests (index, 6 B, 108 KiB, 404)"
+		same_exit lighttpd
+		echo "{\"server\": \"lighttpd\", \"requests\": $((ROUNDS * 4)), \"plain_ms\": $lighttpd_ms_plain, \"sandbox_ms\": $lighttpd_ms_sandbox}"
 	fi
 else
 	echo "# lighttpd not in sandbox-root.tar (not installed on the build host): not run"
@@ -152,53 +170,19 @@ redis_load() {
 	done
 }
 
-serve_redis() {
-	set -- "$1" "$2" --port $RPORT --bind 127.0.0.1 --save "" --appendonly no \
-		--daemonize no --protected-mode no --dir "$work" --logfile "$work/redis-$1.log"
-	mode=$1
-	out=$2
-	shift 2
-	if [ "$mode" = plain ]; then
-		/usr/bin/redis-server "$@" 2>"$work/r-$mode.err" &
-	else
-		"$SB" -- /usr/bin/redis-server "$@" 2>"$work/r-$mode.err" &
-	fi
-	pid=$!
-	if ! wait_up redis_up; then
-		echo "# redis-server ($mode) did not listen"
-		sed 's/^/#   /' "$work/r-$mode.err" "$work/redis-$mode.log" 2>/dev/null | tail -n 20
-		kill -KILL $pid 2>/dev/null
-		wait $pid
-		return 1
-	fi
-	eval "r_vcpus_$mode=$(live_vcpus)"
-	t0=$(now_ms)
-	redis_load "$out"
-	t1=$(now_ms)
-	stop $pid
-	st=$?
-	eval "r_ms_$mode=$((t1 - t0)) r_st_$mode=$st"
-	return 0
-}
-
 if [ -x /usr/bin/redis-server ]; then
-	serve_redis plain "$work/r-plain.out"
+	set -- /usr/bin/redis-server --port $RPORT --bind 127.0.0.1 --save "" --appendonly no \
+		--daemonize no --protected-mode no --dir "$work" --logfile "$work/redis.log"
+	serve redis plain redis_up redis_load -- "$@"
 	ok $? "redis-server: serves plainly"
-	serve_redis sandbox "$work/r-sandbox.out"
+	serve redis sandbox redis_up redis_load -- "$@"
 	r=$?
-	[ $r -eq 0 ] && [ "$r_vcpus_sandbox" -ge 2 ] && [ "$r_vcpus_plain" -eq 0 ]
-	ok $? "redis-server (Debian's, unmodified: jemalloc, background threads) starts and listens in the sandbox, its threads on their own vCPUs (live vCPUs: ${r_vcpus_sandbox:-?}, plain ${r_vcpus_plain:-?})"
+	[ $r -eq 0 ] && [ "$redis_vcpus_sandbox" -ge 2 ] && [ "$redis_vcpus_plain" -eq 0 ]
+	ok $? "redis-server (Debian's, unmodified: jemalloc, background threads) starts and listens in the sandbox, its threads on their own vCPUs (live vCPUs: ${redis_vcpus_sandbox:-?}, plain ${redis_vcpus_plain:-?})"
 	if [ $r -eq 0 ]; then
-		$BB cmp -s "$work/r-plain.out" "$work/r-sandbox.out"
-		r=$?
-		[ $r -eq 0 ] || {
-			$BB diff "$work/r-plain.out" "$work/r-sandbox.out" | head -n 8 | sed 's/^/#   /'
-			sed 's/^/#   /' "$work/r-sandbox.err" | head -n 10
-		}
-		ok $r "redis-server: $((ROUNDS * 9)) commands over $ROUNDS connections: the same replies as plain ($($BB wc -c < "$work/r-plain.out") bytes)"
-		[ "$r_st_sandbox" = "$r_st_plain" ]
-		ok $? "redis-server: SIGTERM ends it the same way (status $r_st_sandbox, plain $r_st_plain)"
-		echo "{\"server\": \"redis-server\", \"commands\": $((ROUNDS * 9)), \"plain_ms\": $r_ms_plain, \"sandbox_ms\": $r_ms_sandbox}"
+		same_output redis "$((ROUNDS * 9)) commands over $ROUNDS connections"
+		same_exit redis
+		echo "{\"server\": \"redis-server\", \"commands\": $((ROUNDS * 9)), \"plain_ms\": $redis_ms_plain, \"sandbox_ms\": $redis_ms_sandbox}"
 	fi
 else
 	echo "# redis-server not in sandbox-root.tar (not installed on the build host): not run"
