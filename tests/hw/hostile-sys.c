@@ -326,8 +326,14 @@ static void exit_ignored_child(void)
 	c.regs.rip = (uintptr_t)(hx_is_svm() ? exit_vmmcall : exit_vmcall);
 	c.regs.rflags = 2;
 	c.cr3 = dune_va_to_pa(pgroot);
-	if (ioctl(dune_fd, DUNE_ENTER, &c))
-		_exit(errno == EOPNOTSUPP ? CHILD_NO_DUNE : 2);
+	/*
+	 * Host work may come first (DUNE_RET_SIGNAL: e.g. 6.12's periodic
+	 * mm_cid task work); like libdune, enter again.
+	 */
+	do {
+		if (ioctl(dune_fd, DUNE_ENTER, &c))
+			_exit(errno == EOPNOTSUPP ? CHILD_NO_DUNE : 2);
+	} while (c.ret == DUNE_RET_SIGNAL);
 	if (c.ret != DUNE_RET_SYSCALL || c.status != SYS_exit_group)
 		_exit(3);
 	if (ioctl(dune_fd, DUNE_ENTER, &c) != -1 || errno != ESHUTDOWN)
