@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * dune-sandbox [--policy FILE] [--bench] [--] PROGRAM [ARGS...]
+ * dune-sandbox [--policy FILE] [--bench] [--stats FILE] [--] PROGRAM [ARGS...]
  *
  * Runs PROGRAM, unmodified, in ring 3 of this Dune process; the monitor
  * (this file and its neighbours) stays in ring 0 and sees each system call
@@ -229,11 +229,12 @@ int sb_run_from(struct dune_tf *tf)
 }
 
 static bool bench;
-static double plain_s, t0;
+static double plain_s, t0, t_main;
 
 /* The end of the whole process, from whichever thread sees it. */
 void sb_finish(int r)
 {
+	stats_write(r, t0 - t_main, now() - t0);
 	if (bench) {
 		double t = now() - t0;
 
@@ -265,14 +266,16 @@ static int run(char **argv, char **envp)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: dune-sandbox [--policy FILE] [--bench] [--] PROGRAM [ARGS...]\n");
+	fprintf(stderr, "usage: dune-sandbox [--policy FILE] [--bench] [--stats FILE] [--] PROGRAM [ARGS...]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *policy = NULL;
+	const char *policy = NULL, *stats = NULL;
 	int i, r;
+
+	t_main = now();
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -280,6 +283,8 @@ int main(int argc, char **argv)
 			break;
 		} else if (!strcmp(argv[i], "--policy") && i + 1 < argc) {
 			policy = argv[++i];
+		} else if (!strcmp(argv[i], "--stats") && i + 1 < argc) {
+			stats = argv[++i];
 		} else if (!strcmp(argv[i], "--bench")) {
 			bench = true;
 		} else {
@@ -296,6 +301,10 @@ int main(int argc, char **argv)
 	note_start_fds();
 	if (policy && policy_load(policy))
 		return 2;
+	if (stats && stats_open(stats)) {
+		fprintf(stderr, "dune-sandbox: --stats %s: %s\n", stats, strerror(errno));
+		return 2;
+	}
 	if (bench)
 		plain_s = plain_run(argv + i);
 	r = dune_init_and_enter();

@@ -92,6 +92,7 @@ long sandbox_fork(void)
 	mem_after_fork();
 	sig_after_fork();
 	threads_after_fork();
+	stats_after_fork();
 	r = dune_enter();
 	if (r) {
 		sb_log("fork: the child cannot enter Dune mode: %s\n", strerror(-r));

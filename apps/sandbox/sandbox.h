@@ -154,6 +154,12 @@ int threads_live(void);
 void threads_after_fork(void);
 void thread_exit_main(int code);
 
+/* ------------------------------------------------------------- stats.c */
+int stats_open(const char *path);
+void stats_add_self(void);
+void stats_after_fork(void);
+void stats_write(int r, double init_s, double seconds);
+
 /* -------------------------------------------------------------- main.c */
 /* Run ring 3 from @tf in this thread (forks and execs included) until it
  * ends: returns a RUN_* code. */

@@ -901,7 +901,7 @@ void sb_syscall(struct dune_tf *tf)
 	uint64_t nr = tf->rax;
 	long r;
 
-	n_syscalls++;
+	__atomic_fetch_add(&n_syscalls, 1, __ATOMIC_RELAXED);
 	substituted = 0;	/* an execve that went through never put its back */
 	cur = nr < N_TABLE && table[nr].name ? &table[nr] : NULL;
 	if (!cur) {

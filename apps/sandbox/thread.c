@@ -154,6 +154,7 @@ static void *thread_main(void *arg)
 	clear_tid();
 	if (list_del(tid) == 0)	/* the last one: the process ends */
 		sb_finish(RUN_EXIT(leader_code >= 0 ? leader_code : r & 0xff));
+	stats_add_self();
 	/* Back in the monitor's pthread code: it ends the host thread, whose
 	 * vCPU libdune frees. */
 	return NULL;
@@ -216,8 +217,10 @@ void thread_exit_main(int code)
 {
 	clear_tid();
 	leader_code = code & 0xff;
-	if (list_del(syscall(SYS_gettid)) > 0)
+	if (list_del(syscall(SYS_gettid)) > 0) {
+		stats_add_self();
 		syscall(SYS_exit, code);
+	}
 }
 
 /* set_tid_address(p): the thread's clear_child_tid; returns the tid. */
