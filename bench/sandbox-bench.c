@@ -127,6 +127,9 @@ void sb_read_stats(struct sb_stats *s)
 		s->vcpus += field(line, "vcpus");
 		s->init_s += field(line, "init_s");
 		s->run_s += field(line, "seconds");
+		s->init_ticks += field(line, "init_ticks");
+		s->dune_init_ticks += field(line, "dune_init_ticks");
+		s->dune_enter_ticks += field(line, "dune_enter_ticks");
 	}
 	if (f)
 		fclose(f);

@@ -21,7 +21,8 @@ struct sb_opts {
 /* What dune-sandbox --stats reported, summed over a run's processes. */
 struct sb_stats {
 	double procs, vcpus, syscalls, exits, hypercall, nested_fault, extint;
-	double init_s, run_s;	/* main() to the program's start; from there to its end */
+	double init_s, run_s;	/* main() to the program's entry; from there to its end */
+	double init_ticks, dune_init_ticks, dune_enter_ticks;	/* init_s split */
 };
 
 struct sb_row {

@@ -84,6 +84,8 @@ static int targets(struct target *t)
 	t[k] = (struct target){ "startup", "a sandboxed process start over a plain one",
 				st ? st->sandbox_s / st->native_s : 0, 2.0, st != NULL, false,
 				"" };
+	if (!st)
+		snprintf(t[k].why, sizeof(t[k].why), "the startup row did not run");
 	k++;
 	for (int i = 0; i < nrows; i++)
 		if (!strcmp(rows[i].kind, "server") && rows[i].ok)
@@ -114,10 +116,14 @@ static void print_row(const struct sb_row *r)
 		printf("%-9s %9.2f ms %12.2f ms %6.2fx %9.0f us/proc %7.0f exits/proc\n", r->name,
 		       r->native_s * 1e3, r->sandbox_s * 1e3, r->sandbox_s / r->native_s,
 		       r->extra_us, r->exits_per_op);
+		double ti = r->st.init_ticks > 0 ? r->st.init_ticks : 1;
+
 		printf("%-9s sandboxed: %.2f ms monitor start (main to the program's entry: "
-		       "dune_init, dune_enter, arenas), %.2f ms program, %.2f ms exec + exit + "
-		       "wait\n", "", r->st.init_s * 1e3, r->st.run_s * 1e3,
-		       (r->sandbox_s - r->st.init_s - r->st.run_s) * 1e3);
+		       "dune_init %.0f%%, dune_enter %.0f%%, arenas and loading %.0f%%), "
+		       "%.2f ms program, %.2f ms exec + exit + wait\n", "", r->st.init_s * 1e3,
+		       100 * r->st.dune_init_ticks / ti, 100 * r->st.dune_enter_ticks / ti,
+		       100 * (ti - r->st.dune_init_ticks - r->st.dune_enter_ticks) / ti,
+		       r->st.run_s * 1e3, (r->sandbox_s - r->st.init_s - r->st.run_s) * 1e3);
 	} else {
 		double extra = r->sandbox_s - r->native_s;
 
@@ -140,11 +146,13 @@ static void json_row(FILE *f, const struct sb_row *r)
 			"\"rps_sandbox\": %.1f, \"sandbox\": {\"processes\": %.0f, \"vcpus\": %.0f, "
 			"\"syscalls\": %.0f, \"exits\": %.0f, \"hypercall\": %.0f, "
 			"\"nested_fault\": %.0f, \"extint\": %.0f, \"init_s\": %.6f, "
-			"\"run_s\": %.6f}", r->unit, r->size, r->ops,
+			"\"run_s\": %.6f, \"init_ticks\": %.0f, \"dune_init_ticks\": %.0f, "
+			"\"dune_enter_ticks\": %.0f}", r->unit, r->size, r->ops,
 			r->native_s, r->sandbox_s, r->sandbox_s / r->native_s, r->extra_us,
 			r->exits_per_op, strcmp(r->kind, "cpu") ? 0 : explained_s(r), r->rps_native,
 			r->rps_sandbox, r->st.procs, r->st.vcpus, r->st.syscalls, r->st.exits,
-			r->st.hypercall, r->st.nested_fault, r->st.extint, r->st.init_s, r->st.run_s);
+			r->st.hypercall, r->st.nested_fault, r->st.extint, r->st.init_s, r->st.run_s,
+			r->st.init_ticks, r->st.dune_init_ticks, r->st.dune_enter_ticks);
 	fputc('}', f);
 }
 

@@ -256,6 +256,8 @@ static int run(char **argv, char **envp)
 
 	if (r)
 		return r;
+	t0 = now();	/* the program's first instruction */
+	stats_mark_run();
 	r = sb_run_from(&tf);
 	if ((r & ~0xff) == RUN_THREAD_EXIT(0)) {
 		thread_exit_main(r & 0xff);	/* returns when it was the last */
@@ -276,6 +278,7 @@ int main(int argc, char **argv)
 	int i, r;
 
 	t_main = now();
+	stats_mark_main();
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--")) {
@@ -322,7 +325,7 @@ int main(int argc, char **argv)
 	}
 	syscalls_init();
 	register_handlers();
-	t0 = now();
+	t0 = now();	/* if it cannot even load */
 	r = run(argv + i, environ);
 	sb_finish(r);
 }

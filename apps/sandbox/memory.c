@@ -176,7 +176,37 @@ static int table_set(uintptr_t start, uintptr_t end, int prot)
 	return 0;
 }
 
-/* Ring 3's view: PERM_U with the region's rights, or nothing. */
+#define BIG_SZ	(2UL << 20)
+
+/* [start, start + len) 1:1 with @perm: 2M guest pages where aligned. */
+static int pt_map(uintptr_t start, size_t len, int perm)
+{
+	uintptr_t end = start + len, lo = (start + BIG_SZ - 1) & ~(BIG_SZ - 1);
+	uintptr_t hi = end & ~(BIG_SZ - 1);
+	int r;
+
+	if (lo >= hi)	/* no whole 2M inside */
+		return dune_vm_map_phys(pgroot, (void *)start, len,
+					(void *)dune_va_to_pa((void *)start), perm);
+	r = dune_vm_map_phys(pgroot, (void *)lo, hi - lo, (void *)dune_va_to_pa((void *)lo),
+			     perm | PERM_BIG);
+	if (!r && start < lo)
+		r = dune_vm_map_phys(pgroot, (void *)start, lo - start,
+				     (void *)dune_va_to_pa((void *)start), perm);
+	if (!r && hi < end)
+		r = dune_vm_map_phys(pgroot, (void *)hi, end - hi,
+				     (void *)dune_va_to_pa((void *)hi), perm);
+	return r;
+}
+
+/*
+ * Ring 3's view: PERM_U with the region's rights, or nothing.  The guest
+ * maps the arenas 1:1 (mem_init), so a big mapping takes 2M guest pages
+ * (one entry for 512 4K ones: an 8 MiB stack cost about 250000
+ * instructions of every start on the intel machine in 4K entries); the
+ * nested tables still map what the host has, at 4K or 2M (the module).
+ * Changing part of a 2M guest page later splits it (libdune).
+ */
 static int pt_set(uintptr_t start, size_t len, int prot)
 {
 	int perm = PERM_U, r = 0;
@@ -189,8 +219,7 @@ static int pt_set(uintptr_t start, size_t len, int prot)
 		perm |= PERM_X | PERM_R;
 	dune_vm_unmap(pgroot, (void *)start, len);
 	if (prot != PROT_NONE)
-		r = dune_vm_map_phys(pgroot, (void *)start, len, (void *)dune_va_to_pa((void *)start),
-				     perm);
+		r = pt_map(start, len, perm);
 	dune_flush_tlb();
 	return r;
 }

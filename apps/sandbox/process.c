@@ -10,6 +10,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,21 +23,31 @@
 __thread struct pending_fork pending_fork;
 
 /* Open descriptors now, as a set. */
+/*
+ * The open descriptors, from /proc/self/fd read with getdents64 into a
+ * buffer on the stack: opendir's heap buffer cost the sandbox's start
+ * about 100000 instructions of nested faults on the intel machine.
+ */
 static void open_fds(bool set[1024])
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
+	char buf[2048];
+	int dfd = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
 
 	memset(set, 0, 1024 * sizeof(bool));
-	if (!d)
+	if (dfd < 0)
 		return;
-	while ((e = readdir(d))) {
-		int fd = atoi(e->d_name);
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			int fd = atoi(e->d_name);
 
-		if (e->d_name[0] != '.' && fd >= 0 && fd < 1024 && fd != dirfd(d))
-			set[fd] = true;
+			if (e->d_name[0] != '.' && fd >= 0 && fd < 1024 && fd != dfd)
+				set[fd] = true;
+			off += e->d_reclen;
+		}
 	}
-	closedir(d);
+	close(dfd);
 }
 
 static bool start_fd[1024];

@@ -158,6 +158,8 @@ void thread_exit_main(int code);
 int stats_open(const char *path);
 void stats_add_self(void);
 void stats_after_fork(void);
+void stats_mark_main(void);
+void stats_mark_run(void);
 void stats_write(int r, double init_s, double seconds);
 
 /* -------------------------------------------------------------- main.c */

@@ -24,6 +24,18 @@ static pthread_mutex_t sum_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dune_stats sum;
 static unsigned int vcpus;
 static double forked_at;	/* a fork child: when it began */
+static uint64_t tick_main, tick_run;	/* dune_get_ticks() at main(), at the entry */
+
+/* main() began; the program is about to run its first instruction. */
+void stats_mark_main(void)
+{
+	tick_main = dune_get_ticks();
+}
+
+void stats_mark_run(void)
+{
+	tick_run = dune_get_ticks();
+}
 
 static double now_s(void)
 {
@@ -67,18 +79,23 @@ void stats_after_fork(void)
 
 /* The end of this process (@r as sb_finish got it): @init_s from main()
  * to the program's first instruction, @seconds from there to now (a fork
- * child: 0, and the time since the fork). */
+ * child: 0, and the time since the fork); the ticks split the former into
+ * dune_init, dune_enter and the rest (the arenas, loading the program). */
 void stats_write(int r, double init_s, double seconds)
 {
+	struct dune_startup_stats su;
 	uint64_t total = 0;
-	char line[512];
+	char line[640];
 	int n;
 
 	if (stats_fd < 0)
 		return;
+	dune_get_startup_stats(&su);
 	if (forked_at) {
 		init_s = 0;
 		seconds = now_s() - forked_at;
+		tick_main = tick_run = 0;
+		su.init_end = su.init_start = su.entered = su.enter_start = 0;
 	}
 	stats_add_self();
 	pthread_mutex_lock(&sum_lock);
@@ -88,14 +105,17 @@ void stats_write(int r, double init_s, double seconds)
 		     "{\"pid\": %d, \"status\": %d, \"init_s\": %.6f, \"seconds\": %.6f, "
 		     "\"syscalls\": %lu, "
 		     "\"vcpus\": %u, \"exits\": %lu, \"hypercall\": %lu, \"nested_fault\": %lu, "
-		     "\"extint\": %lu, \"exception\": %lu, \"nested_pages\": %lu}\n",
+		     "\"extint\": %lu, \"exception\": %lu, \"nested_pages\": %lu, "
+		     "\"init_ticks\": %lu, \"dune_init_ticks\": %lu, \"dune_enter_ticks\": %lu}\n",
 		     (int)getpid(), r & 0x20ff, init_s, seconds,
 		     (unsigned long)__atomic_load_n(&n_syscalls, __ATOMIC_RELAXED), vcpus,
 		     (unsigned long)total, (unsigned long)sum.exits[DUNE_EXIT_HYPERCALL],
 		     (unsigned long)sum.exits[DUNE_EXIT_NESTED_FAULT],
 		     (unsigned long)sum.exits[DUNE_EXIT_EXTINT],
 		     (unsigned long)sum.exits[DUNE_EXIT_EXCEPTION],
-		     (unsigned long)sum.nested_pages);
+		     (unsigned long)sum.nested_pages, (unsigned long)(tick_run - tick_main),
+		     (unsigned long)(su.init_end - su.init_start),
+		     (unsigned long)(su.entered - su.enter_start));
 	pthread_mutex_unlock(&sum_lock);
 	if (n > 0 && write(stats_fd, line, n) < 0)
 		sb_log("--stats: %m\n");

@@ -626,6 +626,9 @@ static long sc_fcntl(struct dune_tf *tf, uint64_t a[6])
 	switch (a[1]) {
 	case F_DUPFD: case F_DUPFD_CLOEXEC: case F_GETFD: case F_SETFD:
 	case F_GETFL: case F_SETFL:
+	/* Integer arguments on the program's own descriptor (lighttpd sizes
+	 * its pipes; memfd users seal theirs). */
+	case F_GETPIPE_SZ: case F_SETPIPE_SZ: case F_GET_SEALS: case F_ADD_SEALS:
 		return host(tf);
 	case F_GETLK: case F_SETLK: case F_SETLKW:
 	case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:

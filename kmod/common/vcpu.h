@@ -72,6 +72,7 @@ struct dune_vm {
 	atomic64_t tlb_gen;		/* bumped on every nested invalidation */
 	unsigned long invalidate_seq;	/* mmu_invalidate_retry-style */
 	int invalidate_in_progress;
+	u64 inval_start, inval_end;	/* host range they cover (vm.c) */
 	struct dune_layout layout;
 	cpumask_var_t running;		/* CPUs a vCPU of this VM may be on */
 	atomic_t nr_vcpus;

@@ -10,6 +10,7 @@ void dune_vm_put(struct dune_vm *vm);
 void dune_vm_retire(struct dune_vm *vm);
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf_flags);
 void dune_vm_note_cpu(struct dune_vm *vm, int cpu);
+bool dune_vm_must_retry(struct dune_vm *vm, unsigned long seq, u64 hva, u64 len);
 
 /* vm_huge.c: 2M nested pages and fault-around. */
 #define DUNE_FAULT_AROUND	16	/* pages: 64K, the kernel's fault_around_bytes */

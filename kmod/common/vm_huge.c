@@ -110,7 +110,7 @@ bool dune_vm_map_huge(struct dune_vm *vm, u64 gpa, u64 hva, unsigned long pfn,
 	    ((prot & DUNE_NPT_W) && !writable) || !pfn_valid(pfn2m))
 		return false;
 	spin_lock(&vm->lock);
-	if (!vm->invalidate_in_progress && seq == vm->invalidate_seq)
+	if (!dune_vm_must_retry(vm, seq, hva2m, HUGE_SIZE))
 		done = dune_npt_map(vm, gpa2m, PFN_PHYS(pfn2m), prot, 1) == 0;
 	spin_unlock(&vm->lock);
 	return done;

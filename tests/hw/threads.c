@@ -2,7 +2,10 @@
 /*
  * Many threads in Dune mode at once: each enters on its own vCPU, makes
  * system calls and faults in memory while the scheduler moves them between
- * CPUs; all results must be right and every vCPU freed afterwards.
+ * CPUs; all results must be right and every vCPU freed afterwards.  Then a
+ * vCPU's nested faults on fresh memory while a sibling thread maps and
+ * unmaps other memory: one fault per page, not a spin of retries for each
+ * invalidation in progress elsewhere.
  *
  *   threads [NTHREADS [NCALLS]]     (default 16 x 10000)
  */
@@ -63,6 +66,71 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static volatile int churn_stop;
+static volatile long churn_rounds;
+
+/* Not in Dune mode: its MADV_DONTNEEDs are MMU-notifier invalidations of the
+ * VM, each over 4 MiB of present pages (a long one). */
+static void *churn(void *arg)
+{
+	const long len = 4L << 20;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	pin(*(int *)arg);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	while (!churn_stop) {
+		for (long i = 0; i < len; i += 4096)
+			p[i] = 1;
+		madvise(p, len, MADV_DONTNEED);
+		churn_rounds++;
+	}
+	munmap(p, len);
+	return NULL;
+}
+
+static void faults_beside_munmap(void)
+{
+	const long n = 2048;
+	struct dune_stats a, b;
+	int two[2] = { 0, 0 };
+	long faults, rounds;
+	pthread_t t;
+	char *mem = mmap(NULL, n * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+
+	if (hwtest_two_cpus(two) < 2)
+		two[1] = two[0];
+	madvise(mem, n * 4096, MADV_NOHUGEPAGE);
+	pin(two[0]);
+	pthread_create(&t, NULL, churn, &two[1]);
+	while (!churn_rounds)
+		sched_yield();
+	dune_get_stats(&a);
+	rounds = churn_rounds;
+	for (long i = 0; i < n; i++)
+		mem[i * 4096] = (char)i;
+	dune_get_stats(&b);
+	rounds = churn_rounds - rounds;
+	churn_stop = 1;
+	pthread_join(t, NULL);
+	faults = b.exits[DUNE_EXIT_NESTED_FAULT] - a.exits[DUNE_EXIT_NESTED_FAULT];
+	CHECK(faults >= n / 2 && faults <= n + n / 8,
+	      "%ld nested faults for %ld fresh pages while a sibling thread dropped 4 MiB of "
+	      "other memory %ld times", faults, n, rounds);
+	munmap(mem, n * 4096);
+}
+
 int main(int argc, char **argv)
 {
 	int nthreads = argc > 1 ? atoi(argv[1]) : 16;
@@ -95,5 +163,6 @@ int main(int argc, char **argv)
 	dune_get_stats(&st);	/* frees the exited threads' vCPUs */
 	CHECK(dune_get_info(&info) == 0 && info.live_vcpus == 1,
 	      "only the main thread's vCPU is left (%u)", info.live_vcpus);
+	faults_beside_munmap();
 	return hwtest_done();
 }
