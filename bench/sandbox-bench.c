@@ -316,11 +316,11 @@ struct cpu_prog {
 };
 
 static const struct cpu_prog cpu_progs[] = {
-	{ "gzip", "/usr/bin/gzip", "text", "gzip -9 of word text", 1 << 18, 1 << 20, 64 << 20,
+	{ "gzip", "/usr/bin/gzip", "text", "gzip -9 of word text", 1 << 15, 1 << 20, 64 << 20,
 	  { "-9", "-c" }, true, "cpu", ".txt" },
-	{ "bzip2", "/usr/bin/bzip2", "text", "bzip2 -9 of word text", 1 << 17, 1 << 19, 64 << 20,
+	{ "bzip2", "/usr/bin/bzip2", "text", "bzip2 -9 of word text", 1 << 15, 1 << 19, 64 << 20,
 	  { "-9", "-c" }, true, "cpu", ".txt" },
-	{ "xz", "/usr/bin/xz", "text", "xz -6 (one thread) of word text", 1 << 16, 1 << 18,
+	{ "xz", "/usr/bin/xz", "text", "xz -6 (one thread) of word text", 1 << 14, 1 << 18,
 	  64 << 20, { "-6", "-T1", "-c" }, true, "cpu", ".txt" },
 	{ "perl", "/usr/bin/perl", "text", "perl: word frequencies, sorted", 1 << 16, 1 << 18,
 	  64 << 20, { "-ne", "$c{$_}++ for split; END { print \"$_ $c{$_}\\n\" for sort keys %c }" },
@@ -329,8 +329,8 @@ static const struct cpu_prog cpu_progs[] = {
 	  500, 2000, 1 << 20, { ":memory:" }, true, "cpu", ".sql" },
 	{ "tcc", "/usr/bin/tcc", "csrc", "tcc -c of generated C", 100, 400, 1 << 18,
 	  { "-c", "%i", "-o", "%o" }, false, "cpu", ".c" },
-	{ "xz-T2", "/usr/bin/xz", "text", "xz -3 -T2 in 512 KiB blocks (two threads)", 1 << 19,
-	  1 << 21, 64 << 20, { "-3", "-T2", "--block-size=524288", "-c" }, true, "threads", ".txt" },
+	{ "xz-T2", "/usr/bin/xz", "text", "xz -1 -T2 in 128 KiB blocks (two threads)", 1 << 18,
+	  1 << 20, 64 << 20, { "-1", "-T2", "--block-size=131072", "-c" }, true, "threads", ".txt" },
 };
 
 static void row_cpu(const struct cpu_prog *p)

@@ -79,8 +79,8 @@ static int vm_invalidate_start(struct mmu_notifier *mn, const struct mmu_notifie
 		vm->inval_start = range->start;
 		vm->inval_end = range->end;
 	} else {
-		vm->inval_start = min(vm->inval_start, (u64)range->start);
-		vm->inval_end = max(vm->inval_end, (u64)range->end);
+		vm->inval_start = min_t(u64, vm->inval_start, range->start);
+		vm->inval_end = max_t(u64, vm->inval_end, range->end);
 	}
 	vm_unmap_hva(vm, range->start, range->end);
 	spin_unlock(&vm->lock);
@@ -318,10 +318,14 @@ static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, struct vm_host_map
 }
 
 /**
- * dune_vm_must_retry - may a fault that read @seq before looking at the
- * host's page tables map [@hva, @hva + @len)?  Not while an invalidation
- * of that range is in progress, nor when any invalidation ended since
- * (KVM's mmu_invalidate_retry_gfn()).  An invalidation of other memory in
+ * dune_vm_must_retry - must a fault retry instead of mapping?
+ * @vm:		the process's VM.
+ * @seq:	invalidate_seq, read before the fault looked at the host's tables.
+ * @hva:	the start of the host range the fault would map.
+ * @len:	its length.
+ *
+ * Yes while an invalidation of that range is in progress, or when any
+ * invalidation ended since (KVM's mmu_invalidate_retry_gfn()).  An invalidation of other memory in
  * progress does not matter: whatever it covers, the page this fault took
  * is not in it, and one that starts later waits for vm->lock and then
  * removes what the fault mapped.  Retrying on any invalidation in
