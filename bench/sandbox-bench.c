@@ -160,7 +160,12 @@ static bool same_file(const char *a, const char *b)
 	return same;
 }
 
-static void show_err(void)
+void sb_clear_err(void)
+{
+	unlink(errpath);
+}
+
+void sb_show_err(void)
 {
 	char line[256];
 	FILE *f = fopen(errpath, "r");
@@ -188,7 +193,7 @@ int sb_fail(struct sb_row *r, const char *fmt, const char *a, int st)
 {
 	snprintf(r->err, sizeof(r->err), fmt, a, st);
 	printf("# %s: %s\n", r->name, r->err);
-	show_err();
+	sb_show_err();
 	return -1;
 }
 

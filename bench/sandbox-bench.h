@@ -35,6 +35,7 @@ struct sb_row {
 	double extra_us;	/* per operation */
 	double exits_per_op;	/* cpu rows: per system call */
 	double rps_native, rps_sandbox;	/* server rows */
+	int st_plain, st_sandbox;	/* server rows: wait status after SIGTERM */
 	struct sb_stats st;	/* the sandboxed side's */
 };
 
@@ -48,6 +49,8 @@ pid_t sb_spawn(char *const av[], const char *in, const char *out);
 char **sb_sandboxed(char *const av[], char **buf);
 void sb_read_stats(struct sb_stats *s);
 int sb_fail(struct sb_row *r, const char *fmt, const char *a, int st);
+void sb_show_err(void);
+void sb_clear_err(void);
 double sb_median(double *v, int n);
 /* sbserve.c: the server rows */
 void sb_servers(void);

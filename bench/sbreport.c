@@ -105,9 +105,10 @@ static void print_row(const struct sb_row *r)
 		return;
 	}
 	if (!strcmp(r->kind, "server")) {
-		printf("%-9s %8.0f req/s %8.0f req/s %6.2fx %9.1f us/req %8.1f exits/req\n",
+		printf("%-9s %8.0f req/s %8.0f req/s %6.2fx %9.1f us/req %8.1f exits/req%s\n",
 		       r->name, r->rps_native, r->rps_sandbox, r->sandbox_s / r->native_s,
-		       r->extra_us, r->exits_per_op);
+		       r->extra_us, r->exits_per_op,
+		       r->st_plain != r->st_sandbox ? " (exit status differs)" : "");
 	} else if (!strcmp(r->kind, "per-op")) {
 		printf("%-9s %9.2f us %12.2f us %6.2fx %9.2f us/%-4s %7.2f exits/%s\n", r->name,
 		       r->native_s * 1e6 / r->ops, r->sandbox_s * 1e6 / r->ops,
@@ -153,6 +154,9 @@ static void json_row(FILE *f, const struct sb_row *r)
 			r->rps_sandbox, r->st.procs, r->st.vcpus, r->st.syscalls, r->st.exits,
 			r->st.hypercall, r->st.nested_fault, r->st.extint, r->st.init_s, r->st.run_s,
 			r->st.init_ticks, r->st.dune_init_ticks, r->st.dune_enter_ticks);
+	if (r->ok && !strcmp(r->kind, "server"))
+		fprintf(f, ", \"status_plain\": %d, \"status_sandbox\": %d", r->st_plain,
+			r->st_sandbox);
 	fputc('}', f);
 }
 

@@ -107,15 +107,22 @@ static void server_row(const char *name, const char *what, char *const av[],
 		return;
 	}
 	sb_read_stats(&r->st);	/* clear */
+	sb_clear_err();
 	if (serve(r, av, false, l, &r->native_s, &st_plain) ||
 	    serve(r, av, true, l, &r->sandbox_s, &st_sbx))
 		return;
 	sb_read_stats(&r->st);
+	/*
+	 * Measured all the same: the responses were right.  tests/hw/servers.sh
+	 * is the test of the exit; here a difference is reported (the row and
+	 * the JSON carry both statuses) with what the server logged.
+	 */
+	r->st_plain = st_plain;
+	r->st_sandbox = st_sbx;
 	if (st_plain != st_sbx) {
-		snprintf(r->err, sizeof(r->err), "SIGTERM ended it with status %#x, plain %#x",
-			 st_sbx, st_plain);
-		printf("# %s: %s\n", name, r->err);
-		return;
+		printf("# %s: SIGTERM ended it with status %#x, plain %#x; its log:\n", name,
+		       st_sbx, st_plain);
+		sb_show_err();
 	}
 	r->ok = true;
 	r->rps_native = 1 / r->native_s;
