@@ -91,6 +91,8 @@ void stats_write(int r, double init_s, double seconds)
 	if (stats_fd < 0)
 		return;
 	dune_get_startup_stats(&su);
+	if (!tick_run)	/* it never started: no split */
+		tick_run = tick_main;
 	if (forked_at) {
 		init_s = 0;
 		seconds = now_s() - forked_at;
