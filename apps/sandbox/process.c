@@ -22,9 +22,8 @@
 
 __thread struct pending_fork pending_fork;
 
-/* Open descriptors now, as a set. */
 /*
- * The open descriptors, from /proc/self/fd read with getdents64 into a
+ * The open descriptors now, as a set, from /proc/self/fd read with getdents64 into a
  * buffer on the stack: opendir's heap buffer cost the sandbox's start
  * about 100000 instructions of nested faults on the intel machine.
  */
