@@ -138,7 +138,8 @@ int dune_npt_map(struct dune_vm *vm, u64 gpa, u64 hpa, unsigned int prot, int le
 
 /**
  * dune_npt_fill - map at 4K those of @n pages (@gpa[i] -> @pages[i]) that
- * have no translation yet, in the 4K table that holds @anchor's: the
+ * have no translation yet (or a read-only one of the same page, when
+ * @prot adds write), in the 4K table that holds @anchor's: the
  * neighbours fault-around took (vm_huge.c), with one walk for the lot
  * rather than two per page.  Pages outside that table's 2M range are left
  * for their own faults.  Called with vm->lock held, right after
@@ -164,26 +165,46 @@ void dune_npt_fill(struct dune_vm *vm, u64 anchor, const u64 *gpa, struct page *
 		return;
 	table = pte - npt_index(anchor, 0);
 	for (i = 0; i < n; i++) {
+		u64 leaf = npt_leaf(page_to_phys(pages[i]), prot);
+
 		if ((gpa[i] ^ anchor) >> (PAGE_SHIFT + 9))
 			continue;
 		pte = &table[npt_index(gpa[i], 0)];
-		if (npt_present(*pte))
+		if (npt_present(*pte)) {
+			/*
+			 * The same page, read-only so far, that this write
+			 * fault took writable: upgrade it (no flush: a stale
+			 * read-only translation only faults again).
+			 */
+			if ((*pte & NPT_ADDR_MASK) == (leaf & NPT_ADDR_MASK) &&
+			    !(*pte & dune_hv->npt->write) && (leaf & dune_hv->npt->write))
+				WRITE_ONCE(*pte, leaf);
 			continue;
+		}
 		atomic64_inc(&vm->nr_pages);
-		WRITE_ONCE(*pte, npt_leaf(page_to_phys(pages[i]), prot));
+		WRITE_ONCE(*pte, leaf);
 	}
 }
 
+/*
+ * Only the entries that overlap [start, end) are visited (the caller
+ * guarantees an overlap with this table's range): scanning all 512 at
+ * every level cost about 20000 instructions per MMU-notifier
+ * invalidation, even of one page, on the intel machine.
+ */
 static unsigned long npt_clear(u64 *table, int level, u64 base, u64 start, u64 end)
 {
-	u64 span = 1ULL << (12 + 9 * level);
+	unsigned int shift = 12 + 9 * level;
+	u64 span = 1ULL << shift;
 	unsigned long cleared = 0;
-	unsigned int i;
+	unsigned int i, first, last;
 
-	for (i = 0; i < NPT_ENTRIES; i++) {
-		u64 lo = base + i * span, hi = lo + span;
+	first = start > base ? (start - base) >> shift : 0;
+	last = min_t(u64, (end - 1 - base) >> shift, NPT_ENTRIES - 1);
+	for (i = first; i <= last; i++) {
+		u64 lo = base + i * span;
 
-		if (hi <= start || lo >= end || !npt_present(table[i]))
+		if (!npt_present(table[i]))
 			continue;
 		if (level == 0) {
 			WRITE_ONCE(table[i], 0);

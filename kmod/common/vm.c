@@ -280,6 +280,7 @@ struct vm_host_map {
 	unsigned int prot;		/* DUNE_NPT_* */
 	unsigned long pfnmap_pfn;	/* a VM_PFNMAP page's PFN, else 0 */
 	u64 vma_start, vma_end;		/* the VMA, for 2M and fault-around */
+	bool may_write;			/* the VMA is writable */
 };
 
 /* The protection the process itself has at @hva, or -EFAULT. */
@@ -308,7 +309,11 @@ static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, struct vm_host_map
 		return -EFAULT;
 	if (!(flags & (VM_READ | VM_WRITE | VM_EXEC)))
 		return -EFAULT;
-	/* Writable only after a write fault broke COW for us (FOLL_WRITE). */
+	/*
+	 * Writable only after a write fault broke COW for us (FOLL_WRITE), or
+	 * where the host maps the page writable already (vm_fault_fast()).
+	 */
+	m->may_write = flags & VM_WRITE;
 	m->prot = DUNE_NPT_R;
 	if (npf & DUNE_NPF_WRITE)
 		m->prot |= DUNE_NPT_W;
@@ -342,6 +347,29 @@ bool dune_vm_must_retry(struct dune_vm *vm, unsigned long seq, u64 hva, u64 len)
 	return seq != vm->invalidate_seq;
 }
 
+/*
+ * GUP-fast first, as KVM's hva_to_pfn_fast(): a page the host already has
+ * needs no mmap lock and no fault, and its presence says whether
+ * fault-around is worth its probes.  A read of a page the host maps
+ * writable maps it writable at once, as KVM does, or the guest's first
+ * write to it (a buffer the host kernel filled, memory the guest read
+ * before writing) takes a second exit.  Writable in the host means the
+ * process may write it and it is no COW page; a later write protection
+ * (fork, mprotect, KSM, soft-dirty) goes through the MMU notifier.
+ */
+static bool vm_fault_fast(struct dune_vm *vm, u64 hva, struct vm_host_map *m,
+			  unsigned int *gup, struct page **page)
+{
+	if (current->mm != vm->mm)
+		return false;
+	if (!*gup && m->may_write && get_user_pages_fast_only(hva, 1, FOLL_WRITE, page) == 1) {
+		*gup = FOLL_WRITE;
+		m->prot |= DUNE_NPT_W;
+		return true;
+	}
+	return get_user_pages_fast_only(hva, 1, *gup, page) == 1;
+}
+
 /**
  * vm_fault_once - resolve a nested page fault at @gpa (dune_vm_fault()).
  * @vm:		the process's VM.
@@ -351,15 +379,17 @@ bool dune_vm_must_retry(struct dune_vm *vm, unsigned long seq, u64 hva, u64 len)
  *
  * Maps the page the process has at the corresponding address, as a 2M
  * nested page where the host maps a 2M (or 1G) page there (vm_huge.c),
- * else at 4K together with the present neighbours of its 64K block
- * (fault-around).  Returns 0 when the guest can retry the access, -EAGAIN
- * when an invalidation raced with us (the caller re-enters the guest,
- * which faults again after the run loop's signal and resched checks),
- * -EFAULT when the process itself could not make the access, -ENOMEM.
+ * else at 4K, together with the present neighbours of its 64K block
+ * (fault-around) when the host had the page already.  Returns 0 when the
+ * guest can retry the access, -EAGAIN when an invalidation raced with us
+ * (dune_vm_fault() looks again, or the guest faults again after the run
+ * loop's signal and resched checks), -EFAULT when the process itself
+ * could not make the access, -ENOMEM.
  */
 static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 {
 	struct vm_fault_around around = { 0 };
+	bool present = false;
 	struct vm_host_map m;
 	struct page *page = NULL;
 	unsigned long seq, pfn;
@@ -376,15 +406,29 @@ static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 		return r;
 	pfn = m.pfnmap_pfn;
 	if (!pfn) {
-		if (get_user_pages_unlocked(hva, 1, &page,
-					    (m.prot & DUNE_NPT_W) ? FOLL_WRITE : 0) != 1)
+		unsigned int gup = (m.prot & DUNE_NPT_W) ? FOLL_WRITE : 0;
+
+		present = vm_fault_fast(vm, hva, &m, &gup, &page);
+		if (!present && get_user_pages_unlocked(hva, 1, &page, gup) != 1)
 			return -EFAULT;
 		pfn = page_to_pfn(page);
-		if (dune_vm_map_huge(vm, gpa, hva, pfn, m.prot, m.vma_start, m.vma_end, seq)) {
+		/* Only a compound page can be part of a host 2M mapping. */
+		if (PageCompound(page) &&
+		    dune_vm_map_huge(vm, gpa, hva, pfn, m.prot, m.vma_start, m.vma_end, seq)) {
 			put_page(page);
 			return 0;
 		}
-		dune_vm_fault_around_get(vm, &around, gpa, hva, m.prot, m.vma_start, m.vma_end);
+		/*
+		 * Fault-around only when the host had the page: then its
+		 * neighbours are likely present too (after fork, page cache).
+		 * A page the host had to fault in is fresh memory, whose
+		 * neighbours are as absent as it was, and probing them cost
+		 * 6400 instructions per first touch on the intel machine
+		 * (about twice the host's own fault).
+		 */
+		if (present)
+			dune_vm_fault_around_get(vm, &around, gpa, hva, m.prot,
+						 m.vma_start, m.vma_end);
 	}
 	spin_lock(&vm->lock);
 	/* The 64K block: the fault's page and the neighbours fault-around took. */
@@ -406,13 +450,24 @@ static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 int dune_vm_fault(struct dune_vm *vm, u64 gpa, u32 npf)
 {
 	u64 hva = dune_gpa_to_hva(&vm->layout, gpa) & PAGE_MASK;
-	int r;
+	int r, tries;
 
 	if (!hva)
 		return -EFAULT;
 	if (!mmget_not_zero(vm->mm))
 		return -EFAULT;
-	r = vm_fault_once(vm, gpa, hva, npf);
+	/*
+	 * A fault whose own GUP changed the host's tables (a write that broke
+	 * COW, of the zero page too) ended an invalidation of its page: it
+	 * must look again, but need not re-enter the guest to fault again
+	 * for that (an exit more per such page).  While another invalidation
+	 * runs, the guest retries from the run loop, as KVM's do.
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		r = vm_fault_once(vm, gpa, hva, npf);
+		if (r != -EAGAIN || READ_ONCE(vm->invalidate_in_progress))
+			break;
+	}
 	mmput(vm->mm);
 	return r;
 }

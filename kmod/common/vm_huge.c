@@ -122,11 +122,42 @@ static bool around_ok(struct dune_vm *vm, u64 a, u64 g, u64 hva, u64 vma_start, 
 	return a != hva && a >= vma_start && a < vma_end && dune_gpa_to_hva(&vm->layout, g) == a;
 }
 
+/*
+ * Take the run of pages from @a on (@step +1 or -1, at most @max of them)
+ * that fault-around may map, with one GUP-fast call (one walk of the
+ * host's tables): it stops at the first page it cannot take.
+ */
+static void around_run(struct dune_vm *vm, struct vm_fault_around *fa, u64 a, int step,
+		       int max, u64 delta, u64 hva, unsigned int gup, u64 vma_start, u64 vma_end)
+{
+	int run, got, k;
+
+	for (run = 0; run < max; run++) {
+		u64 r = a + (s64)step * run * PAGE_SIZE;
+
+		if (!around_ok(vm, r, r + delta, hva, vma_start, vma_end))
+			break;
+	}
+	if (!run)
+		return;
+	if (step < 0)
+		a -= (u64)(run - 1) * PAGE_SIZE;	/* GUP goes upwards */
+	got = get_user_pages_fast_only(a, run, gup, fa->page + fa->n);
+	if (got <= 0)
+		return;
+	for (k = 0; k < got; k++)
+		fa->gpa[fa->n + k] = a + (u64)k * PAGE_SIZE + delta;
+	fa->n += got;
+}
+
 /**
  * dune_vm_fault_around_get - take references on the present neighbours of
  * @hva in its 64K block that lie in the same VMA and layout window, with
  * the rights @prot asks for (GUP-fast only: nothing is faulted in, a page
  * that is absent or, for a write, not writable is left for its own fault).
+ * One GUP-fast call upwards from @hva and one downwards, each stopping at
+ * the first page it cannot take: probing every absent page with a call of
+ * its own cost about 2600 instructions per fault on the intel machine.
  * @vm:		the VM.
  * @fa:		filled with the pages and their guest-physical addresses.
  * @gpa:	the faulting guest-physical address.
@@ -142,37 +173,14 @@ void dune_vm_fault_around_get(struct dune_vm *vm, struct vm_fault_around *fa, u6
 	/* The fault's page: @gpa carries the access's offset into it. */
 	u64 delta = (gpa & PAGE_MASK) - hva;
 	unsigned int gup = (prot & DUNE_NPT_W) ? FOLL_WRITE : 0;
-	int i = 0, run, got, k;
+	int idx = (hva - block) >> PAGE_SHIFT;
 
 	fa->n = 0;
 	if (current->mm != vm->mm)
 		return;
-	/*
-	 * Runs of candidate pages, each with one GUP-fast call (one walk of
-	 * the host's tables, not one per page); it stops at the first page
-	 * it cannot take, which is skipped.
-	 */
-	while (i < DUNE_FAULT_AROUND) {
-		u64 a = block + (u64)i * PAGE_SIZE;
-
-		for (run = 0; i + run < DUNE_FAULT_AROUND; run++) {
-			u64 r = a + (u64)run * PAGE_SIZE;
-
-			if (!around_ok(vm, r, r + delta, hva, vma_start, vma_end))
-				break;
-		}
-		if (!run) {
-			i++;
-			continue;
-		}
-		got = get_user_pages_fast_only(a, run, gup, fa->page + fa->n);
-		if (got < 0)
-			got = 0;
-		for (k = 0; k < got; k++)
-			fa->gpa[fa->n + k] = a + (u64)k * PAGE_SIZE + delta;
-		fa->n += got;
-		i += got < run ? got + 1 : run;
-	}
+	around_run(vm, fa, hva + PAGE_SIZE, 1, DUNE_FAULT_AROUND - 1 - idx, delta, hva, gup,
+		   vma_start, vma_end);
+	around_run(vm, fa, hva - PAGE_SIZE, -1, idx, delta, hva, gup, vma_start, vma_end);
 }
 
 void dune_vm_fault_around_put(struct vm_fault_around *fa)

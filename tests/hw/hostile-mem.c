@@ -11,7 +11,8 @@
  * Memory the process no longer owns must be unreachable at once: after
  * munmap (also from another thread, racing), mremap, MADV_DONTNEED, a file
  * truncated under a shared mapping, and fork's copy-on-write while another
- * vCPU keeps writing.  Stale nested translations are detected through a
+ * vCPU keeps writing; a page a read mapped writable (the host had it
+ * writable) loses that on mprotect and fork.  Stale nested translations are detected through a
  * second guest mapping (an alias in the guest page tables) of the same
  * guest-physical page, and through system calls, which read the host's
  * own page tables.
@@ -343,6 +344,54 @@ static void do_fork_cow(void *a)
 	exit(w2 > w1 ? 0 : 4);	/* and the writer went on in the parent */
 }
 
+/*
+ * A guest read of a page the host maps writable maps it writable at once
+ * (kmod/common/vm.c, vm_fault_fast()).  mprotect(PROT_READ) must take
+ * that back: a write through the alias, which the guest tables allow,
+ * then faults.
+ */
+static void do_read_then_mprotect(void *a)
+{
+	char *p = map_page(4096, 0x5a);	/* the host wrote it: present, writable */
+	volatile unsigned char *al = ALIAS;
+
+	alias(p);
+	if (al[0] != 0x5a)
+		exit(2);
+	al[1] = 0x11;	/* no second fault needed, but allowed */
+	if (mprotect(p, 4096, PROT_READ))
+		exit(20);
+	al[0] = 1;
+	exit(3);
+}
+
+/*
+ * The same read-mapped-writable page, then fork: the parent's next write
+ * must break COW rather than go through the old writable translation
+ * into the page the child now shares.
+ */
+static void do_read_then_fork(void *a)
+{
+	volatile unsigned char *p = (void *)map_page(4096, 0x5a);
+	int st = -1;
+	pid_t pid;
+
+	if (p[0] != 0x5a)
+		exit(2);
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		usleep(100 * 1000);
+		_exit(p[0] == 0x5a ? 0 : 1);
+	}
+	p[0] = 0x33;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		exit(21);
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		exit(3);	/* the child's copy changed under it */
+	exit(host_byte((const void *)p) == 0x33 ? 0 : 4);
+}
+
 static const struct hostile_case cases[] = {
 	{ "GPA control: alias of own page, read", do_gpa_access, GPA_ARG(G_SELF, A_READ),
 	  HX_EXIT(0) },
@@ -389,6 +438,10 @@ static const struct hostile_case cases[] = {
 	  HX_SIG(SIGSEGV) },
 	{ "file truncated and extended: a new zero page", do_truncate_extend, NULL, HX_EXIT(0) },
 	{ "fork while another vCPU writes: COW holds", do_fork_cow, NULL, HX_EXIT(0) },
+	{ "read maps a host-writable page writable; mprotect(PROT_READ) revokes it",
+	  do_read_then_mprotect, NULL, HX_SIG(SIGSEGV) },
+	{ "read maps a host-writable page writable; fork, the parent's write breaks COW",
+	  do_read_then_fork, NULL, HX_EXIT(0) },
 };
 
 int main(int argc, char **argv)

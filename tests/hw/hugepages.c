@@ -13,7 +13,10 @@
  *    read-only page refuses writes while its neighbours still take them,
  *    a dropped page reads zero, a forked child keeps the old contents);
  *  - MADV_COLLAPSE of memory the guest mapped at 4K: the guest then reads
- *    and writes the new huge page, not the freed small ones.
+ *    and writes the new huge page, not the freed small ones;
+ *  - 4K pages read, then written: fresh ones cost at most 2 nested faults
+ *    each; the writes to ones the host wrote first take none (the read
+ *    maps them writable).
  * Turns THP on (madvise) for the run and restores the setting.
  */
 #include <errno.h>
@@ -170,6 +173,41 @@ static void case_populated(void *arg)
 	       write ? "writing" : "reading", (how & POP_INSIDE) ? "0xa88" : "0",
 	       (unsigned long long)(f1 - f0), (double)(f1 - f0) / (REGION / (64 * 1024)));
 	exit(f1 - f0 <= REGION / (64 * 1024) ? 0 : 1);
+}
+
+#define RW_PAGES	256
+#define RW_HOST_WROTE	1	/* the host wrote the pages first, else fresh */
+
+/*
+ * Read every page, then write every page (what programs do with calloc'd
+ * or read(2)-filled buffers).  Fresh memory: the read maps the zero page,
+ * the write breaks COW; the fault that broke it looks again in the module
+ * instead of making the guest fault once more, so at most 2 nested faults
+ * per page (3 before).  Memory the host wrote: the read maps the page
+ * writable, as the host has it, so the writes take no nested fault more
+ * (one per page before).
+ */
+static void case_read_write(void *arg)
+{
+	int host_wrote = (uintptr_t)arg & RW_HOST_WROTE;
+	size_t len = RW_PAGES * 4096UL;
+	char *p = map_aligned(len, MADV_NOHUGEPAGE);
+	uint64_t f0, f1, f2;
+
+	if (!p || (host_wrote && madvise(p, len, MADV_POPULATE_WRITE)))
+		exit(10);
+	guest_tables(p, len);
+	f0 = nested_faults();
+	touch(p, len, 0, 0x10);
+	f1 = nested_faults();
+	touch(p, len, 1, 0x10);
+	f2 = nested_faults();
+	printf("# %d %s pages, read then written: %llu + %llu nested faults\n", RW_PAGES,
+	       host_wrote ? "host-written" : "fresh", (unsigned long long)(f1 - f0),
+	       (unsigned long long)(f2 - f1));
+	if (host_wrote)
+		exit(f2 - f1 <= RW_PAGES / 16 ? 0 : 1);
+	exit(f2 - f0 <= 2 * RW_PAGES ? 0 : 1);
 }
 
 /* ------------------------------------------------------- coherence */
@@ -346,6 +384,12 @@ int main(void)
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	require_dune_mode_in_child();
+	st = run(case_read_write, NULL, &why);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "fresh pages read, then written: <= 2 nested faults per page (%s)", why);
+	st = run(case_read_write, (void *)RW_HOST_WROTE, &why);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "host-written pages read, then written: the writes take no nested fault (%s)", why);
 	if (dune_get_info(&info) || !(info.features & DUNE_FEAT_NESTED_2M))
 		SKIP_ALL("no 2M nested pages on this CPU");
 	if (thp_set("madvise"))
