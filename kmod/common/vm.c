@@ -281,6 +281,7 @@ struct vm_host_map {
 	unsigned long pfnmap_pfn;	/* a VM_PFNMAP page's PFN, else 0 */
 	u64 vma_start, vma_end;		/* the VMA, for 2M and fault-around */
 	bool may_write;			/* the VMA is writable */
+	bool file;			/* the VMA maps a file */
 };
 
 /* The protection the process itself has at @hva, or -EFAULT. */
@@ -297,6 +298,7 @@ static int vm_host_prot(struct dune_vm *vm, u64 hva, u32 npf, struct vm_host_map
 	if (vma) {
 		m->vma_start = vma->vm_start;
 		m->vma_end = vma->vm_end;
+		m->file = vma->vm_file;
 	}
 	if (vma && (flags & (VM_IO | VM_PFNMAP)) && (flags & (VM_READ | VM_WRITE)))
 		r = vm_pfnmap_pfn(vm, vma, hva, npf & DUNE_NPF_WRITE, &m->pfnmap_pfn);
@@ -380,11 +382,11 @@ static bool vm_fault_fast(struct dune_vm *vm, u64 hva, struct vm_host_map *m,
  * Maps the page the process has at the corresponding address, as a 2M
  * nested page where the host maps a 2M (or 1G) page there (vm_huge.c),
  * else at 4K, together with the present neighbours of its 64K block
- * (fault-around) when the host had the page already.  Returns 0 when the
- * guest can retry the access, -EAGAIN when an invalidation raced with us
- * (dune_vm_fault() looks again, or the guest faults again after the run
- * loop's signal and resched checks), -EFAULT when the process itself
- * could not make the access, -ENOMEM.
+ * (fault-around) when the host had the page already or it is a file's.
+ * Returns 0 when the guest can retry the access, -EAGAIN when an
+ * invalidation raced with us (dune_vm_fault() looks again, or the guest
+ * faults again after the run loop's signal and resched checks), -EFAULT
+ * when the process itself could not make the access, -ENOMEM.
  */
 static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 {
@@ -419,14 +421,15 @@ static int vm_fault_once(struct dune_vm *vm, u64 gpa, u64 hva, u32 npf)
 			return 0;
 		}
 		/*
-		 * Fault-around only when the host had the page: then its
-		 * neighbours are likely present too (after fork, page cache).
-		 * A page the host had to fault in is fresh memory, whose
-		 * neighbours are as absent as it was, and probing them cost
-		 * 6400 instructions per first touch on the intel machine
-		 * (about twice the host's own fault).
+		 * Fault-around only when the host had the page (then its
+		 * neighbours are likely present too: after fork, a buffer the
+		 * host filled) or for a file, whose page the host's own fault
+		 * just mapped with its neighbours (the kernel's fault-around).
+		 * Fresh anonymous memory has neighbours as absent as the page
+		 * was, and probing them cost 6400 instructions per first touch
+		 * on the intel machine (about twice the host's own fault).
 		 */
-		if (present)
+		if (present || m.file)
 			dune_vm_fault_around_get(vm, &around, gpa, hva, m.prot,
 						 m.vma_start, m.vma_end);
 	}
