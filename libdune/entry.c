@@ -733,3 +733,8 @@ int dune_get_stats(struct dune_stats *st)
 {
 	return ioctl(dune_fd, DUNE_GET_STATS, st) ? -errno : 0;
 }
+
+int dune_get_process_stats(struct dune_process_stats *ps)
+{
+	return ioctl(dune_fd, DUNE_GET_PROCESS_STATS, ps) ? -errno : 0;
+}

@@ -3,8 +3,10 @@
  * --stats FILE: what the program cost, for bench/dune-sandbox-bench.  Each
  * process of the program (the first and every fork) appends one JSON line
  * to FILE when it ends: its system calls and the VM exits of all its
- * vCPUs.  A thread adds its vCPU's counters when it ends; threads still
- * running at exit_group are not counted ("vcpus" says how many were).
+ * vCPUs, threads still running at exit_group included (the module sums
+ * them: DUNE_GET_PROCESS_STATS).  With a module older than that, each
+ * thread adds its vCPU's counters when it ends, and threads still running
+ * at exit_group are not counted ("vcpus" says how many were).
  *
  * The descriptor is opened before the monitor marks its own, so the
  * program cannot write through it; O_APPEND keeps the lines of concurrent
@@ -84,6 +86,7 @@ void stats_after_fork(void)
 void stats_write(int r, double init_s, double seconds)
 {
 	struct dune_startup_stats su;
+	struct dune_process_stats ps;
 	uint64_t total = 0;
 	char line[640];
 	int n;
@@ -101,6 +104,10 @@ void stats_write(int r, double init_s, double seconds)
 	}
 	stats_add_self();
 	pthread_mutex_lock(&sum_lock);
+	if (!dune_get_process_stats(&ps)) {
+		sum = ps.sum;
+		vcpus = ps.vcpus;
+	}
 	for (int i = 0; i < DUNE_EXIT_NR; i++)
 		total += sum.exits[i];
 	n = snprintf(line, sizeof(line),

@@ -8,7 +8,8 @@
  * only its include path changed.  Differences, all additions:
  *  - errors are negative errno values where the original returned -1/-EINVAL;
  *  - dune_pa_to_va(), dune_vm_clear_ad(), dune_page_stats_get(),
- *    dune_get_stats() and dune_get_host_stats() are new;
+ *    dune_get_stats(), dune_get_process_stats() and dune_get_host_stats()
+ *    are new;
  *  - PAGEBASE is where the page pool lies in guest-physical memory, chosen
  *    at dune_init() (the original fixed it at 0x200000000);
  *  - dune_fpu_save*() save only what struct fpu_area holds (x87, SSE,
@@ -489,6 +490,14 @@ void dune_get_startup_stats(struct dune_startup_stats *out);
  * negative errno.
  */
 int dune_get_stats(struct dune_stats *st);
+
+/**
+ * dune_get_process_stats() - the same counters summed over every vCPU the
+ * process has had (threads still running and threads that ended), with
+ * how many there were.  Returns 0 or a negative errno (-ENOTTY: a module
+ * older than the call).
+ */
+int dune_get_process_stats(struct dune_process_stats *ps);
 
 /* ------------------------------------------ inter-processor interrupts */
 

@@ -116,6 +116,16 @@ static long dune_ioctl_stats(struct file *file, void __user *arg)
 	return 0;
 }
 
+static long dune_ioctl_process_stats(struct file *file, void __user *arg)
+{
+	struct dune_process_stats ps;
+
+	dune_get_process_stats(file->private_data, &ps);
+	if (copy_to_user(arg, &ps, sizeof(ps)))
+		return -EFAULT;
+	return 0;
+}
+
 static long dune_ioctl_send_ipi(struct file *file, void __user *arg)
 {
 	struct dune_ipi req;
@@ -154,6 +164,8 @@ static long dune_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return dune_ioctl_enter(file, uarg);
 	case DUNE_GET_STATS:
 		return dune_ioctl_stats(file, uarg);
+	case DUNE_GET_PROCESS_STATS:
+		return dune_ioctl_process_stats(file, uarg);
 	case DUNE_SEND_IPI:
 		return dune_ioctl_send_ipi(file, uarg);
 	case DUNE_GET_VMAS:

@@ -188,6 +188,22 @@ static void vcpu_destroy(struct dune_file *df, struct dune_vcpu_node *node)
 	kfree_rcu(node, rcu);
 }
 
+/* Add @vcpu's counters to @st. */
+static void vcpu_stats_add(struct dune_stats *st, const struct dune_vcpu *vcpu)
+{
+	int i;
+
+	for (i = 0; i < DUNE_EXIT_NR; i++)
+		st->exits[i] += READ_ONCE(vcpu->exits[i]);
+	st->entries += READ_ONCE(vcpu->entries);
+	st->returns += READ_ONCE(vcpu->returns);
+	st->syscalls_kernel += READ_ONCE(vcpu->syscalls_kernel);
+	st->syscalls_host += READ_ONCE(vcpu->syscalls_host);
+	st->reflected += READ_ONCE(vcpu->reflected);
+	st->host_work += READ_ONCE(vcpu->host_work);
+	st->irqs += READ_ONCE(vcpu->ipi.delivered);
+}
+
 /*
  * Free the vCPUs of threads that have exited.  A thread runs only its own
  * vCPU and PF_EXITING is set in do_exit, after it left its last ioctl, so
@@ -197,9 +213,14 @@ static void vcpus_reap(struct dune_file *df)
 {
 	struct dune_vcpu_node *node, *tmp;
 
-	list_for_each_entry_safe(node, tmp, &df->vcpus, list)
-		if (READ_ONCE(node->task->flags) & PF_EXITING)
-			vcpu_destroy(df, node);
+	list_for_each_entry_safe(node, tmp, &df->vcpus, list) {
+		if (!(READ_ONCE(node->task->flags) & PF_EXITING))
+			continue;
+		/* DUNE_GET_PROCESS_STATS counts ended threads too. */
+		vcpu_stats_add(&df->ended, node->vcpu);
+		df->ended_vcpus++;
+		vcpu_destroy(df, node);
+	}
 }
 
 /*
@@ -516,25 +537,41 @@ long dune_enter(struct dune_file *df, struct dune_config *conf)
 long dune_get_stats(struct dune_file *df, struct dune_stats *st)
 {
 	struct dune_vcpu *vcpu;
-	int i;
 
 	memset(st, 0, sizeof(*st));
 	mutex_lock(&df->lock);
 	vcpus_reap(df);
 	vcpu = vcpu_find(df);
-	if (vcpu) {
-		for (i = 0; i < DUNE_EXIT_NR; i++)
-			st->exits[i] = READ_ONCE(vcpu->exits[i]);
-		st->entries = READ_ONCE(vcpu->entries);
-		st->returns = READ_ONCE(vcpu->returns);
-		st->syscalls_kernel = READ_ONCE(vcpu->syscalls_kernel);
-		st->syscalls_host = READ_ONCE(vcpu->syscalls_host);
-		st->reflected = READ_ONCE(vcpu->reflected);
-		st->host_work = READ_ONCE(vcpu->host_work);
-		st->irqs = READ_ONCE(vcpu->ipi.delivered);
-	}
+	if (vcpu)
+		vcpu_stats_add(st, vcpu);
 	if (df->vm)
 		st->nested_pages = atomic64_read(&df->vm->nr_pages);
+	mutex_unlock(&df->lock);
+	return 0;
+}
+
+/**
+ * dune_get_process_stats - DUNE_GET_PROCESS_STATS: the counters of every
+ * vCPU of @df's process, live or ended (a tool's totals at exit_group,
+ * when other threads may still run).
+ * @df:		the /dev/dune file.
+ * @ps:		filled with the sums.
+ */
+long dune_get_process_stats(struct dune_file *df, struct dune_process_stats *ps)
+{
+	struct dune_vcpu_node *node;
+
+	memset(ps, 0, sizeof(*ps));
+	mutex_lock(&df->lock);
+	vcpus_reap(df);
+	ps->sum = df->ended;
+	ps->vcpus = df->ended_vcpus;
+	list_for_each_entry(node, &df->vcpus, list) {
+		vcpu_stats_add(&ps->sum, node->vcpu);
+		ps->vcpus++;
+		ps->live++;
+	}
+	ps->sum.nested_pages = df->vm ? atomic64_read(&df->vm->nr_pages) : 0;
 	mutex_unlock(&df->lock);
 	return 0;
 }

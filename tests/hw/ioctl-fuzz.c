@@ -66,9 +66,9 @@ static char *half_mapped_end(void)
  * argument's buffer points, and random bytes there could be this test's
  * own memory. */
 static const unsigned int cmds[] = { DUNE_GET_INFO, DUNE_ENTER, DUNE_GET_LAYOUT, DUNE_GET_STATS,
-				     DUNE_GET_VMAS };
+				     DUNE_GET_VMAS, DUNE_GET_PROCESS_STATS };
 static const char *const cmd_names[] = { "GET_INFO", "ENTER", "GET_LAYOUT", "GET_STATS",
-					 "GET_VMAS" };
+					 "GET_VMAS", "GET_PROCESS_STATS" };
 #define NCMDS	((int)(sizeof(cmds) / sizeof(cmds[0])))
 
 static void check_bad_pointers(int fd)

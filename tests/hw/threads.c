@@ -5,7 +5,9 @@
  * CPUs; all results must be right and every vCPU freed afterwards.  Then a
  * vCPU's nested faults on fresh memory while a sibling thread maps and
  * unmaps other memory: one fault per page, not a spin of retries for each
- * invalidation in progress elsewhere.
+ * invalidation in progress elsewhere.  And DUNE_GET_PROCESS_STATS: the
+ * counters of every vCPU the process had, ended threads and a thread still
+ * running both counted.
  *
  *   threads [NTHREADS [NCALLS]]     (default 16 x 10000)
  */
@@ -131,6 +133,56 @@ static void faults_beside_munmap(void)
 	munmap(mem, n * 4096);
 }
 
+static volatile int idle_entered, idle_release;
+
+/* Enters Dune mode, makes 1000 system calls and stays, running, until
+ * released: the live vCPU DUNE_GET_PROCESS_STATS must count. */
+static void *idle_worker(void *arg)
+{
+	(void)arg;
+	if (dune_enter())
+		return NULL;
+	for (int i = 0; i < 1000; i++)
+		syscall(SYS_getppid);
+	idle_entered = 1;
+	while (!idle_release)
+		sched_yield();
+	return NULL;
+}
+
+static uint64_t calls(const struct dune_stats *st)
+{
+	return st->syscalls_kernel + st->syscalls_host;
+}
+
+/* @ended threads, each of ncalls system calls, have ended. */
+static void process_stats(int ended)
+{
+	struct dune_process_stats a, b, c;
+	pthread_t t;
+
+	CHECK(dune_get_process_stats(&a) == 0 && a.vcpus == (uint64_t)ended + 1 && a.live == 1,
+	      "process stats after %d threads ended: %llu vCPUs, %llu live", ended,
+	      (unsigned long long)a.vcpus, (unsigned long long)a.live);
+	CHECK(calls(&a.sum) >= (uint64_t)ended * ncalls,
+	      "the ended threads' %d x %d system calls counted (%llu)", ended, ncalls,
+	      (unsigned long long)calls(&a.sum));
+	pthread_create(&t, NULL, idle_worker, NULL);
+	while (!idle_entered)
+		sched_yield();
+	dune_get_process_stats(&b);
+	CHECK(b.vcpus == a.vcpus + 1 && b.live == 2 && calls(&b.sum) >= calls(&a.sum) + 1000,
+	      "a running thread counted: %llu vCPUs, %llu live, %llu more calls (>= 1000)",
+	      (unsigned long long)b.vcpus, (unsigned long long)b.live,
+	      (unsigned long long)(calls(&b.sum) - calls(&a.sum)));
+	idle_release = 1;
+	pthread_join(t, NULL);
+	dune_get_process_stats(&c);
+	CHECK(c.vcpus == b.vcpus && c.live == 1 && calls(&c.sum) >= calls(&b.sum),
+	      "once it ended: %llu vCPUs, %llu live, its calls kept",
+	      (unsigned long long)c.vcpus, (unsigned long long)c.live);
+}
+
 int main(int argc, char **argv)
 {
 	int nthreads = argc > 1 ? atoi(argv[1]) : 16;
@@ -163,6 +215,7 @@ int main(int argc, char **argv)
 	dune_get_stats(&st);	/* frees the exited threads' vCPUs */
 	CHECK(dune_get_info(&info) == 0 && info.live_vcpus == 1,
 	      "only the main thread's vCPU is left (%u)", info.live_vcpus);
+	process_stats(entered);
 	faults_beside_munmap();
 	return hwtest_done();
 }

@@ -226,6 +226,22 @@ struct dune_stats {
 #define DUNE_GET_LAYOUT		_IOR(DUNE_IOC_MAGIC, 0x02, struct dune_layout)
 #define DUNE_GET_STATS		_IOR(DUNE_IOC_MAGIC, 0x03, struct dune_stats)
 
+/**
+ * struct dune_process_stats - DUNE_GET_PROCESS_STATS: the counters of
+ * every vCPU of the process that opened the file, summed: those of its
+ * live threads and those of threads that have ended.
+ * @sum:	the sum (@sum.nested_pages: the process's nested pages now).
+ * @vcpus:	vCPUs counted (each thread that entered Dune mode).
+ * @live:	of them, vCPUs whose thread has not ended.
+ */
+struct dune_process_stats {
+	struct dune_stats sum;
+	__u64 vcpus;
+	__u64 live;
+};
+
+#define DUNE_GET_PROCESS_STATS	_IOR(DUNE_IOC_MAGIC, 0x06, struct dune_process_stats)
+
 /* The lowest vector DUNE_SEND_IPI sends: 0-31 are the CPU's exceptions. */
 #define DUNE_IPI_MIN_VECTOR	32
 
