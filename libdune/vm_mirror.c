@@ -13,8 +13,28 @@
 #include "../kmod/common/layout.h"
 
 /*
- * Map [start, end) to its guest-physical mirror with @flags, in runs that
- * are contiguous in guest-physical memory; pages without a mirror are
+ * The first address above @va at which the mirror may stop being linear:
+ * an edge of the layout's windows (kmod/common/layout.c: the mmap and
+ * stack windows, the end of the 1:1 part), or UINTPTR_MAX.
+ */
+static uintptr_t linear_end(uintptr_t va)
+{
+	const struct dune_layout *l = &dune_layout_cache;
+	const uintptr_t edge[] = { l->mmap_base, l->mmap_base + l->map_size, l->stack_base,
+				   l->stack_base + l->stack_size, l->base_limit };
+	uintptr_t e = UINTPTR_MAX;
+	size_t i;
+
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]); i++)
+		if (edge[i] > va && edge[i] < e)
+			e = edge[i];
+	return e;
+}
+
+/*
+ * Map [start, end) to its guest-physical mirror with @flags, one walk per
+ * piece where the mirror is linear (translating page by page cost every
+ * dune_init about 35 instructions a page); pages without a mirror are
  * skipped, or make it fail with -EFAULT when @strict.  With WALK_FILL in
  * @wflags, pages already mapped in @root keep their leaves.
  */
@@ -22,25 +42,22 @@ int dvm_mirror_range(ptent_t *root, uintptr_t start, uintptr_t end, ptent_t flag
 			bool strict, unsigned int wflags)
 {
 	struct map_walk m;
-	uintptr_t va, run = 0, run_pa = ~0UL, pa;
+	uintptr_t va, to, pa;
 	int r = 0, missing = 0;
 
-	start = PGADDR(start);
-	for (va = start; va <= end && !r; va += PGSIZE) {
-		pa = va < end ? dune_va_to_pa((void *)va) : ~0UL;
-		if (va < end && pa == ~0UL)
+	for (va = PGADDR(start); va < end && !r; va = to) {
+		to = linear_end(va);
+		if (to > end)
+			to = end;
+		to = PGADDR(to + PGSIZE - 1);
+		pa = dune_va_to_pa((void *)va);
+		if (pa == ~0UL) {
 			missing = 1;
-		if (run_pa != ~0UL && (pa == ~0UL || pa != run_pa + (va - run))) {
-			m = (struct map_walk){ .w = { .create = 0, .flags = wflags,
-						      .fn = dvm_map_phys_fn },
-					       .flags = flags, .va = run, .pa = run_pa };
-			r = dvm_map_range(root, &m, run, va - 1);
-			run_pa = ~0UL;
+			continue;
 		}
-		if (pa != ~0UL && run_pa == ~0UL) {
-			run = va;
-			run_pa = pa;
-		}
+		m = (struct map_walk){ .w = { .create = 0, .flags = wflags, .fn = dvm_map_phys_fn },
+				       .flags = flags, .va = va, .pa = pa };
+		r = dvm_map_range(root, &m, va, to - 1);
 	}
 	if (!r && strict && missing)
 		r = -EFAULT;

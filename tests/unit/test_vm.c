@@ -13,6 +13,7 @@
 
 #include "unit_env.h"
 #include "../../kmod/common/layout.h"
+#include "../../libdune/vm_internal.h"
 
 #define POOL		4096
 #define MB2		(1UL << 21)
@@ -795,6 +796,50 @@ START_TEST(address_translation)
 }
 END_TEST
 
+/* A range across the layout's window edges: each page at its own mirror,
+ * a page without one skipped (or -EFAULT when strict), WALK_FILL keeping
+ * leaves already there. */
+START_TEST(mirror_range_across_windows)
+{
+	struct dune_layout *l = &dune_layout_cache;
+	uintptr_t lo, va, pa;
+	ptent_t e;
+
+	dune_layout_init(l, 0x7f1234567000UL, 0x7ffd12345678UL, 40);
+	/* The stack window right above a shorter mmap window (set by hand):
+	 * adjacent in the process, 1 GiB apart in guest-physical memory. */
+	l->map_size -= GB1;
+	l->stack_base = l->mmap_base + l->map_size;
+	lo = l->stack_base - 3 * PGSIZE;
+	ck_assert_int_eq(dvm_mirror_range(root, lo, lo + 6 * PGSIZE, PTE_P | PTE_W, true, 0), 0);
+	for (va = lo; va < lo + 6 * PGSIZE; va += PGSIZE) {
+		pa = sw_translate(root, va, &e);
+		ck_assert_uint_eq(pa, dune_va_to_pa((void *)va));
+		ck_assert_uint_eq(e & (PTE_P | PTE_W | PTE_PS), PTE_P | PTE_W);
+	}
+	ck_assert_uint_ne(sw_translate(root, lo + 2 * PGSIZE, &e) + PGSIZE,
+			  sw_translate(root, lo + 3 * PGSIZE, &e));
+	/* Below the mmap window, above the 1:1 part: no mirror. */
+	lo = l->base_limit - 2 * PGSIZE;
+	ck_assert_uint_lt(l->base_limit, l->mmap_base);
+	ck_assert_int_eq(dvm_mirror_range(root, lo, lo + 4 * PGSIZE, PTE_P, true, 0), -EFAULT);
+	ck_assert_uint_eq(sw_translate(root, lo, &e), lo);
+	ck_assert_uint_eq(sw_translate(root, lo + PGSIZE, &e), lo + PGSIZE);
+	ck_assert_uint_eq(sw_translate(root, lo + 2 * PGSIZE, &e), ~0UL);
+	ck_assert_int_eq(dvm_mirror_range(root, lo, lo + 4 * PGSIZE, PTE_P, false, 0), 0);
+	/* A fill keeps a leaf that is there, and adds the missing ones. */
+	ck_assert_int_eq(dune_vm_map_phys(root, (void *)(VA0 + PGSIZE), PGSIZE, (void *)0x5000,
+					  PERM_R), 0);
+	unit_env_identity_layout();
+	ck_assert_int_eq(dvm_mirror_range(root, VA0, VA0 + 3 * PGSIZE, PTE_P | PTE_W, false,
+					  WALK_FILL), 0);
+	ck_assert_uint_eq(sw_translate(root, VA0, &e), VA0);
+	ck_assert_uint_eq(sw_translate(root, VA0 + PGSIZE, &e), 0x5000);
+	ck_assert_uint_eq(e & PTE_W, 0);
+	ck_assert_uint_eq(sw_translate(root, VA0 + 2 * PGSIZE, &e), VA0 + 2 * PGSIZE);
+}
+END_TEST
+
 static int marker;
 
 START_TEST(init_mirrors_process)
@@ -884,6 +929,7 @@ static Suite *vm_suite(void)
 	tcase_add_test(tc, pool_exhaustion_no_leak);
 	tcase_add_test(tc, random_mappings_translate);
 	tcase_add_test(tc, address_translation);
+	tcase_add_test(tc, mirror_range_across_windows);
 #ifndef __SANITIZE_ADDRESS__
 	/* It mirrors every mapping: under ASan, terabytes of shadow memory. */
 	tcase_add_test(tc, init_mirrors_process);
