@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "../arch/x86_64/offsets.h"
+#include "vm_internal.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
@@ -207,6 +208,7 @@ static void default_pgflt(uintptr_t addr, uint64_t fec, struct dune_tf *tf)
 {
 	if (dune_vm_resolve_fault(addr, fec) == 0)
 		return;
+	dvm_print_walk(addr);
 	fatal(T_PGFLT, tf, fec & FEC_U ? "unhandled page fault in ring 3" :
 					 "unhandled page fault");
 }

@@ -110,6 +110,27 @@ int dune_vm_resolve_fault(uintptr_t addr, uint64_t fec)
 	return 0;
 }
 
+/*
+ * For the report of an unhandled fault: the entries a walk of the loaded
+ * tree meets for @va, read without dvm_lock (the fault may have
+ * interrupted its holder), so a racing change may show half done.
+ */
+void dvm_print_walk(uintptr_t va)
+{
+	ptent_t *t = dune_vm_current_root(), e = 0;
+	int level;
+
+	dune_printf("dune: page walk of %#lx (%s):", va, t == pgroot ? "pgroot" : "another root");
+	for (level = 3; level >= 0 && t; level--) {
+		e = t[PDX(level, va)];
+		dune_printf(" %#lx", (unsigned long)e);
+		t = is_table(e, level) ? table_of(e) : NULL;
+		if (t == (ptent_t *)~0UL)
+			t = NULL;	/* no table of the process's memory */
+	}
+	dune_printf("\n");
+}
+
 void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
 {
 	if (dune_vm_resolve_fault(addr, fec) == 0)
@@ -117,5 +138,6 @@ void dune_vm_default_pgflt_handler(uintptr_t addr, uint64_t fec)
 	/* Returning would fault again forever: end it as Linux would. */
 	dune_printf("dune: unhandled page fault at %#lx (error code %#lx)\n", addr,
 		    (unsigned long)fec);
+	dvm_print_walk(addr);
 	dune_die_signal(SIGSEGV);
 }

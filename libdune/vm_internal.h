@@ -104,6 +104,7 @@ int dvm_lookup(ptent_t *root, uintptr_t va, int create, ptent_t **out, int *out_
 int dvm_split_leaf(ptent_t *pte, int level) VM_HIDDEN;
 void dvm_leaf_put(ptent_t e, int level) VM_HIDDEN;
 void dvm_flush_tlb(void) VM_HIDDEN;
+void dvm_print_walk(uintptr_t va) VM_HIDDEN;
 void dvm_flush_tlb_one(uintptr_t va) VM_HIDDEN;
 bool dvm_page_range(const void *va, size_t len, uintptr_t *start, uintptr_t *end) VM_HIDDEN;
 int dvm_map_phys_fn(struct walk *w, ptent_t *pte, int level, uintptr_t va) VM_HIDDEN;
