@@ -10,8 +10,11 @@
  * process, known to the module), a send is one ioctl (a system call, so
  * one exit from the guest), and the target takes the vector through its
  * IDT as an external interrupt, into the handler dune_register_intr_handler
- * registered.  There is no in-service register or priority to end, so
- * dune_apic_eoi() has nothing to do.
+ * registered.  Where the module posts the vector (VMX posted interrupts,
+ * DUNE_FEAT_POSTED_INTR) it lands without an exit and libdune ends it in
+ * the virtual APIC before the handler runs (trap.c); otherwise there is
+ * no in-service register or priority to end.  Either way dune_apic_eoi()
+ * has nothing left to do.
  *
  * The routing table (cpu -> id) is the original's: each thread that wants
  * to receive calls dune_apic_init_rt_entry() on the CPU it is pinned to.

@@ -65,6 +65,7 @@ static const struct {
 	{ DUNE_FEAT_PCID, "pcid" },
 	{ DUNE_FEAT_NEXT_RIP, "next-rip" },
 	{ DUNE_FEAT_XSAVE, "xsave" },
+	{ DUNE_FEAT_POSTED_INTR, "posted-intr" },
 };
 
 int dune_feature_names(uint64_t features, char *buf, size_t len)

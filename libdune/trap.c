@@ -27,6 +27,8 @@ HIDDEN uint32_t dune_xsave_mask_lo, dune_xsave_mask_hi;
 static uintptr_t read_cr2(void);
 
 static dune_intr_cb intr_cbs[IDT_ENTRIES];
+/* DUNE_FEAT_POSTED_INTR: interrupts must be ended with an EOI (uapi). */
+static bool posted_eoi;
 static dune_pgflt_cb pgflt_cb;
 static dune_syscall_cb syscall_cb;
 
@@ -52,6 +54,7 @@ void dune_trap_init(void)
 {
 	uint32_t r[4];
 
+	posted_eoi = dune_info_cache.features & DUNE_FEAT_POSTED_INTR;
 	cpuid(1, 0, r);
 	if (!(r[2] & (1U << 27))) {	/* OSXSAVE */
 		dune_xsave_mask_lo = dune_xsave_mask_hi = 0;
@@ -370,11 +373,30 @@ void *dune_tf_xstate(const struct dune_tf *tf, size_t *size)
 	return (void *)(((uintptr_t)tf - dune_xsave_size) & ~63UL);
 }
 
+/*
+ * With posted interrupts the vector just taken is in service in this
+ * vCPU's virtual APIC and holds back every vector of its priority class
+ * and below until an EOI: the write of 0 to x2APIC MSR 0x80b, which the
+ * CPU completes in the virtual APIC without an exit (SDM 30.5).  Ending it
+ * before the handler runs keeps the rule of the exit-based path: a
+ * handler is never interrupted while IF is clear, and once it returns the
+ * next vector, the same one too, can come.  After a vector that was not
+ * posted (an exception, libdune's signal kicks, INT n) the EOI finds no
+ * vector in service and changes nothing.
+ */
+static inline void posted_intr_eoi(void)
+{
+	__asm__ __volatile__("wrmsr" : : "c"(0x80b), "a"(0), "d"(0) : "memory");
+}
+
 /* Entry point from entry.S for every vector. */
 void dune_trap_handler(int num, struct dune_tf *tf)
 {
 	dune_intr_cb cb = __atomic_load_n(&intr_cbs[num], __ATOMIC_ACQUIRE);
 	dune_pgflt_cb pf;
+
+	if (num >= 32 && posted_eoi)
+		posted_intr_eoi();
 
 	/* Signals that came while ring-3 code ran wait for it to enter ring 0. */
 	if (tf->cs & 3)

@@ -52,6 +52,13 @@
  *		@vcpu, fill @exit and copy them back.  Interrupts are off on entry and on
  *		return.  @flush_tlb: drop this VM's nested translations
  *		(INVEPT single-context / TLB_CONTROL flush) before entering.
+ * @post_intr:	Optional: deliver DUNE_SEND_IPI's @vector to @vcpu without
+ *		an exit on it (VMX posted interrupts).  -EOPNOTSUPP: this
+ *		vCPU does not, use the pending bitmap (common/ipi.c); 0:
+ *		recorded, nothing more to do; 1: recorded, notify the CPU
+ *		the target is in the guest on with @post_notify, after a
+ *		full barrier.  Called under the file's lock.
+ * @post_notify: Send the notification to @cpu (not this one).
  */
 struct dune_hv_ops {
 	const char *name;
@@ -69,6 +76,8 @@ struct dune_hv_ops {
 	void (*vcpu_load)(struct dune_vcpu *vcpu, int cpu);
 	void (*vcpu_put)(struct dune_vcpu *vcpu);
 	void (*vcpu_run)(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb);
+	int (*post_intr)(struct dune_vcpu *vcpu, u8 vector);
+	void (*post_notify)(int cpu);
 };
 
 /*

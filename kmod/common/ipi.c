@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * DUNE_SEND_IPI: an interrupt from one thread of a Dune process to the vCPU
- * of another, delivered through VM exits (no posted interrupts; see
- * docs/ipi.md).  Vendor-neutral: the backends only inject the vector the
- * run loop offers, or ask for an interrupt-window exit.
+ * of another, delivered through VM exits, or posted where the backend can
+ * (dune_hv->post_intr; see docs/ipi.md).  Vendor-neutral: the backends only
+ * inject the vector the run loop offers, or ask for an interrupt-window
+ * exit, or post it.
  *
  * Ordering between a sender and a target about to enter: the sender sets
  * the pending bit and then reads guest_cpu; the target sets guest_cpu and
@@ -21,6 +22,7 @@
 /* 6.3+: smp_send_reschedule() traces through the ipi_send_cpu event. */
 #include <trace/events/ipi.h>
 
+#include "hv.h"
 #include "ipi.h"
 #include "run.h"
 #include "vcpu.h"
@@ -75,19 +77,31 @@ void dune_ipi_after_exit(struct dune_vcpu *vcpu)
 /*
  * Mark @vector pending on @vcpu and make it look: if it is in (or about to
  * enter) the guest on another CPU, a reschedule IPI there forces an exit
- * (KVM's kvm_vcpu_kick does the same).  Caller holds df->lock, so @vcpu
- * stays allocated.
+ * (KVM's kvm_vcpu_kick does the same).  Where the backend posts it
+ * instead (@post_intr), the notification it sends there is consumed in
+ * the guest, with no exit; a target not in the guest takes the posted
+ * vector at its next entry.  Caller holds df->lock, so @vcpu stays
+ * allocated.
  */
 static void dune_ipi_post(struct dune_vcpu *vcpu, u8 vector)
 {
-	int cpu, me;
+	int cpu, me, posted = -EOPNOTSUPP;
 
-	set_bit(vector, vcpu->ipi.pending);
+	if (dune_hv->post_intr)
+		posted = dune_hv->post_intr(vcpu, vector);
+	if (!posted)
+		return;
+	if (posted < 0)
+		set_bit(vector, vcpu->ipi.pending);
 	smp_mb__after_atomic();	/* pairs with dune_ipi_before_entry() */
 	cpu = READ_ONCE(vcpu->ipi.guest_cpu);
 	me = get_cpu();
-	if (cpu >= 0 && cpu != me && cpu_online(cpu))
-		smp_send_reschedule(cpu);
+	if (cpu >= 0 && cpu != me && cpu_online(cpu)) {
+		if (posted > 0)
+			dune_hv->post_notify(cpu);
+		else
+			smp_send_reschedule(cpu);
+	}
 	put_cpu();
 }
 

@@ -199,6 +199,7 @@ static void setup_controls(struct vmx_vcpu *vmx)
 	if (vmx->vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, vmx->vpid);
 	vmcs_write(EPT_POINTER, vmx->eptp);
+	vmx_posted_setup(vmx);
 	vmx->nr_load_msrs = VMX_NR_AUTOLOAD;
 }
 

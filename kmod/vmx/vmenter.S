@@ -15,6 +15,7 @@
 #include <asm/msr-index.h>
 #include <asm/nospec-branch.h>
 #include <asm/percpu.h>
+#include <asm/segment.h>
 #include <asm/unwind_hints.h>
 
 #include "vmenter.h"
@@ -183,3 +184,28 @@ SYM_INNER_LABEL(dune_vmx_vmexit, SYM_L_GLOBAL)
 	jmp .Lclear_regs
 
 SYM_FUNC_END(__dune_vmx_run)
+
+/**
+ * __dune_vmx_do_irq - run a host interrupt handler the CPU acknowledged
+ * on a VM exit ("acknowledge interrupt on exit", vmx_posted.c).
+ * @entry:	the handler's address from the host IDT gate (rdi).
+ *
+ * Interrupts off.  Builds the frame the CPU pushes for an interrupt in
+ * kernel mode (SS, RSP aligned to 16 bytes, RFLAGS, CS, then RIP through
+ * the CALL) so the handler's IRET comes back here, as KVM's
+ * vmx_do_interrupt_irqoff does.  RSP is put back from RBP because objtool
+ * cannot see that the callee pops the frame with IRET.
+ */
+SYM_FUNC_START(__dune_vmx_do_irq)
+	push %rbp
+	mov %rsp, %rbp
+	and $-16, %rsp
+	push $__KERNEL_DS
+	push %rbp
+	pushf
+	push $__KERNEL_CS
+	CALL_NOSPEC rdi
+	mov %rbp, %rsp
+	pop %rbp
+	RET
+SYM_FUNC_END(__dune_vmx_do_irq)

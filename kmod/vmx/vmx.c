@@ -2,7 +2,7 @@
 /*
  * Intel VT-x backend: probing, turning VMX operation on and off per CPU,
  * and the ops table.  The vCPU lives in vmx_vcpu.c, vmcs_setup.c,
- * vmx_run.c, vmx_exit.c, ept.c and vmenter.S.
+ * vmx_run.c, vmx_exit.c, vmx_posted.c, ept.c and vmenter.S.
  */
 #define pr_fmt(fmt) "dune: vmx: " fmt
 
@@ -79,6 +79,8 @@ static int vmx_probe(struct dune_caps *caps)
 		caps->features &= ~DUNE_FEAT_TAGGED_TLB;
 		caps->nr_tlb_tags = 0;
 	}
+	if (vmx_cfg.posted)
+		caps->features |= DUNE_FEAT_POSTED_INTR;
 	return 0;
 }
 
@@ -159,4 +161,6 @@ const struct dune_hv_ops dune_vmx_ops = {
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
 	.vcpu_run = vmx_vcpu_run,
+	.post_intr = vmx_posted_post,
+	.post_notify = vmx_posted_notify,
 };

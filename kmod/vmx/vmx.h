@@ -21,6 +21,7 @@
  * @ept_vpid:	IA32_VMX_EPT_VPID_CAP.
  * @has_vpid:	VPIDs can be enabled and flushed with INVVPID.
  * @preempt_timer: VMX-preemption timer value, when @pin enables it.
+ * @posted:	posted interrupts deliver DUNE_SEND_IPI (vmx_posted.c).
  * @cr0_fixed0, @cr0_fixed1, @cr4_fixed0, @cr4_fixed1: CR bits that must be
  *		1 / may be 1 in VMX operation (SDM A.7, A.8).
  */
@@ -34,6 +35,7 @@ struct vmx_config {
 	u64 ept_vpid;
 	bool has_vpid;
 	u32 preempt_timer;
+	bool posted;
 	u64 cr0_fixed0;
 	u64 cr0_fixed1;
 	u64 cr4_fixed0;
@@ -76,6 +78,21 @@ struct vmx_msr_lists {
 };
 
 /**
+ * struct vmx_pi_desc - posted-interrupt descriptor (SDM 30.6, table 30-1).
+ * @pir:	one request bit per vector.
+ * @control:	bit 0 ON (outstanding notification), bit 1 SN (suppress);
+ *		the NV and NDST fields above them are for VT-d posting and
+ *		unused here (the CPU takes the vector from the VMCS).
+ */
+struct vmx_pi_desc {
+	unsigned long pir[4];
+	unsigned long control;
+	u32 rsvd[6];
+} __aligned(64);
+
+#define VMX_PI_ON	0
+
+/**
  * struct vmx_host_cache - host-state VMCS fields that can change while
  * the VMCS lives; vmx_run.c rewrites a field only when its value moved.
  */
@@ -108,6 +125,8 @@ struct vmx_host_cache {
  *		exit interrupted, to deliver again on the next entry.
  * @reinject_err: its error code, @reinject_len: its instruction length.
  * @irq_window:	interrupt-window exiting is on in the VMCS.
+ * @vapic:	virtual-APIC page, @pi: posted-interrupt descriptor (its
+ *		own page); both NULL unless vmx_cfg.posted.
  */
 struct vmx_vcpu {
 	struct dune_vcpu vcpu;
@@ -131,6 +150,8 @@ struct vmx_vcpu {
 	u32 reinject_len;
 	u32 nr_load_msrs;	/* entries in use in @msrs (load counts) */
 	bool irq_window;
+	void *vapic;
+	struct vmx_pi_desc *pi;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct dune_vcpu *vcpu)
@@ -159,6 +180,17 @@ void vmx_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 void vmx_decode_exit(struct vmx_vcpu *vmx, u32 reason, struct dune_exit *exit);
 void vmx_report_vmfail(struct vmx_vcpu *vmx, struct dune_exit *exit);
 
+/* vmx_posted.c */
+void vmx_posted_config(struct vmx_config *c, bool true_ctls);
+int vmx_posted_alloc(struct vmx_vcpu *vmx);
+void vmx_posted_free(struct vmx_vcpu *vmx);
+void vmx_posted_msr_bitmap(struct vmx_vcpu *vmx);
+void vmx_posted_setup(struct vmx_vcpu *vmx);
+int vmx_posted_post(struct dune_vcpu *vcpu, u8 vector);
+void vmx_posted_notify(int cpu);
+void vmx_posted_sync(struct vmx_vcpu *vmx);
+void vmx_posted_handle_irq(void);
+
 /* ept.c */
 extern const struct dune_npt_format vmx_npt_format;
 u64 vmx_make_eptp(u64 root_pa);
@@ -168,5 +200,6 @@ void vmx_flush_vpid(u16 vpid);
 /* vmenter.S */
 int __dune_vmx_run(struct dune_regs *regs, unsigned long *host_rsp, unsigned int flags);
 extern const char dune_vmx_vmexit[];
+void __dune_vmx_do_irq(unsigned long entry);
 
 #endif /* _DUNE_VMX_H */

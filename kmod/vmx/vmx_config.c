@@ -42,6 +42,8 @@ struct vmx_config vmx_cfg;
  * reaches nothing outside its process: no ports, no foreign MSRs, no debug
  * registers, no performance counters, no TPR, no HLT/MWAIT of the real CPU.
  * CR3 loads and INVLPG are the guest's own business and must not exit.
+ * The TPR shadow is forbidden as a default-1 control; vmx_posted_config()
+ * turns it on with posted interrupts (CR8 accesses still exit).
  */
 #define PROC_REQUIRED	(CPU_BASED_HLT_EXITING | CPU_BASED_MWAIT_EXITING | \
 			 CPU_BASED_RDPMC_EXITING | CPU_BASED_CR8_LOAD_EXITING | \
@@ -67,9 +69,10 @@ struct vmx_config vmx_cfg;
 
 /*
  * VM-exit controls (SDM 25.7.1): back to a 64-bit host with its own EFER
- * and PAT, debug registers saved.  "Acknowledge interrupt on exit" stays
- * off: the interrupt stays pending and the host takes it through its IDT
- * as soon as the run loop enables interrupts.
+ * and PAT, debug registers saved.  "Acknowledge interrupt on exit" is off
+ * unless posted interrupts need it (vmx_posted_config); when off, the
+ * interrupt stays pending and the host takes it through its IDT as soon as the run
+ * loop enables interrupts.
  */
 #define EXIT_REQUIRED	(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_DEBUG_CONTROLS | \
 			 VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER | \
@@ -133,6 +136,8 @@ static int vmx_config_controls(const struct vmx_cap_msrs *m, struct vmx_config *
 			ENTRY_REQUIRED, 0, 0, &c->entry);
 	if (!(c->proc2 & SECONDARY_EXEC_ENABLE_VPID))
 		c->has_vpid = false;
+	if (!r)
+		vmx_posted_config(c, t);
 	return r;
 }
 

@@ -158,6 +158,7 @@ static void vmx_prepare_guest(struct vmx_vcpu *vmx)
 	}
 	vmx->reinject = 0;
 	vmx_offer_irq(vmx, event);
+	vmx_posted_sync(vmx);
 }
 
 /*
@@ -308,4 +309,7 @@ void vmx_vcpu_run(struct dune_vcpu *vcpu, struct dune_exit *exit, bool flush_tlb
 		vmx_save_guest(vmx);
 	}
 	vmx_decode_exit(vmx, reason, exit);
+	/* Last: the handler may VMCLEAR other VMCSs (vmx_clear_ipi). */
+	if (vmx_cfg.posted && reason == EXIT_REASON_EXTERNAL_INTERRUPT)
+		vmx_posted_handle_irq();
 }

@@ -173,6 +173,7 @@ static void vmx_free_pages(struct vmx_vcpu *vmx)
 	free_page((unsigned long)vmx->vmcs);
 	free_page((unsigned long)vmx->msr_bitmap);
 	free_page((unsigned long)vmx->msrs);
+	vmx_posted_free(vmx);
 }
 
 /*
@@ -202,7 +203,7 @@ struct dune_vcpu *vmx_vcpu_alloc(void)
 	vmx->vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vmx->msr_bitmap = (void *)__get_free_page(GFP_KERNEL_ACCOUNT);
 	vmx->msrs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vmx->vmcs || !vmx->msr_bitmap || !vmx->msrs) {
+	if (!vmx->vmcs || !vmx->msr_bitmap || !vmx->msrs || vmx_posted_alloc(vmx)) {
 		vmx_free_pages(vmx);
 		kfree(vmx);
 		return ERR_PTR(-ENOMEM);
@@ -211,6 +212,7 @@ struct dune_vcpu *vmx_vcpu_alloc(void)
 	*(u32 *)vmx->vmcs = vmx_cfg.revision;
 	vmx->vmcs_pa = __pa(vmx->vmcs);
 	msr_bitmap_init(vmx->msr_bitmap);
+	vmx_posted_msr_bitmap(vmx);
 	msr_lists_init(vmx->msrs);
 	vmx->vpid = vpid_alloc();
 	vmx->proc2 = vmx_cfg.proc2;

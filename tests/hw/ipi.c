@@ -3,7 +3,8 @@
  * Inter-processor interrupts between the vCPUs of one process
  * (DUNE_SEND_IPI, libdune's dune_apic_* API): every IPI reaches the
  * target's registered handler exactly once, with the latency measured; an
- * IPI to a guest with interrupts off waits for STI;
+ * IPI to a guest with interrupts off waits for STI; with posted interrupts
+ * (VMX), IPIs take no exit on the target;
  * hostile sends (bad vector, reserved fields, bad or foreign target, a file
  * of another process, a storm, a target that dies with IPIs pending) get a
  * clear errno and leave the host intact.
@@ -39,6 +40,7 @@ struct rx {
 
 static struct rx rx[MAX_THREADS];
 static volatile int stop;
+static bool posted;	/* DUNE_FEAT_POSTED_INTR: no exit on the target */
 static __thread struct rx *self;
 
 static inline uint64_t rdtsc(void)
@@ -142,10 +144,38 @@ static int raw_send(int fd, uint32_t dest, uint32_t vector, uint64_t res0, uint6
 	return ioctl(fd, DUNE_SEND_IPI, &req);
 }
 
+/* Exits of every vCPU of this process: external interrupt + irq window. */
+static uint64_t irq_exits(void)
+{
+	struct dune_process_stats ps;
+
+	if (dune_get_process_stats(&ps))
+		return 0;
+	return ps.sum.exits[DUNE_EXIT_EXTINT] + ps.sum.exits[DUNE_EXIT_IRQ_WINDOW];
+}
+
+/*
+ * Posted interrupts reach a target in the guest with no exit at all; the
+ * exit-based path kicks it out once per IPI.  What is left with posted
+ * interrupts is the host's own interrupts (timer ticks) on every vCPU of
+ * the process, far fewer than one per IPI.
+ */
+static void check_exits(uint64_t exits, uint64_t sent)
+{
+	if (!sent)
+		return;
+	printf("# %s delivery: %.3f external-interrupt + irq-window exits per IPI "
+	       "(all vCPUs of the process)\n", posted ? "posted" : "exit-based",
+	       (double)exits / sent);
+	if (posted)
+		CHECK(exits * 4 < sent, "posted: IPIs take no exit (%llu exits for %llu IPIs)",
+		      (unsigned long long)exits, (unsigned long long)sent);
+}
+
 /* Every IPI, one at a time to each thread in turn, is received once. */
 static void test_delivery(int n, int rounds)
 {
-	uint64_t cycles = 0, sent = 0;
+	uint64_t cycles = 0, sent = 0, exits = irq_exits();
 	double t0, t1;
 	int i, r, lost = 0, fails = 0;
 
@@ -167,6 +197,7 @@ static void test_delivery(int n, int rounds)
 		}
 	}
 	t1 = now();
+	check_exits(irq_exits() - exits, sent);
 	CHECK(!fails && !lost, "%llu IPIs to %d threads: each reached its handler (%d send "
 	      "errors, %d lost)", (unsigned long long)sent, n, fails, lost);
 	if (sent)
@@ -415,6 +446,12 @@ int main(int argc, char **argv)
 		n = 4;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	require_dune_mode();
+	{
+		struct dune_info info;
+
+		posted = dune_get_info(&info) == 0 && (info.features & DUNE_FEAT_POSTED_INTR);
+		printf("# delivery: %s\n", posted ? "posted interrupts" : "exit-based");
+	}
 	CHECK(start_receivers(n) == n, "%d receiver threads in Dune mode", n);
 	test_routing();
 	test_delivery(n, rounds);
@@ -427,8 +464,16 @@ int main(int argc, char **argv)
 		extint += rx[i].st.exits[DUNE_EXIT_EXTINT];
 		window += rx[i].st.exits[DUNE_EXIT_IRQ_WINDOW];
 	}
-	CHECK(irqs == got, "the module's irqs counters (%llu) match the handler runs (%llu)",
-	      (unsigned long long)irqs, (unsigned long long)got);
+	/*
+	 * Posted: irqs counts vectors posted; one posted again while its
+	 * first posting waits in the virtual IRR merges there (the storm).
+	 */
+	if (posted)
+		CHECK(irqs >= got && got, "the module's irqs counters (%llu posted) cover the "
+		      "handler runs (%llu)", (unsigned long long)irqs, (unsigned long long)got);
+	else
+		CHECK(irqs == got, "the module's irqs counters (%llu) match the handler runs (%llu)",
+		      (unsigned long long)irqs, (unsigned long long)got);
 	printf("# receivers: %llu interrupts, %llu external-interrupt exits, %llu irq-window "
 	       "exits\n", (unsigned long long)got, (unsigned long long)extint,
 	       (unsigned long long)window);

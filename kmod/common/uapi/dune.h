@@ -39,6 +39,14 @@ enum dune_backend {
 #define DUNE_FEAT_PCID		(1ULL << 6) /* guest may use CR4.PCIDE */
 #define DUNE_FEAT_NEXT_RIP	(1ULL << 7) /* CPU reports next RIP on exits */
 #define DUNE_FEAT_XSAVE		(1ULL << 8) /* host has XSAVE enabled */
+/*
+ * DUNE_SEND_IPI uses posted interrupts (VMX): the target takes the vector
+ * without an exit and must end it with an EOI, a write of 0 to x2APIC MSR
+ * 0x80b (virtualized: it reaches only this vCPU's virtual APIC) before an
+ * equal or lower priority vector can come.  libdune does this before
+ * running a handler.  Without this bit there is no EOI to write.
+ */
+#define DUNE_FEAT_POSTED_INTR	(1ULL << 9)
 
 /**
  * struct dune_info - DUNE_GET_INFO result.
