@@ -74,6 +74,30 @@ static void do_self_ipi_storm(void *a)
 		asm volatile("wrmsr" : : "c"(0x83f), "a"(0xf0), "d"(0));
 }
 
+/*
+ * With posted interrupts (VMX) a ring-0 WRMSR of 0 to the x2APIC EOI
+ * register no longer exits: the CPU ends the in-service vector of this
+ * vCPU's virtual APIC (SDM 30.5), and nothing else.  A storm of them must
+ * leave the host alone and the next real APIC access (an ICR read, which
+ * still exits) must still be refused.  Without posted interrupts the
+ * first write exits and is refused; the outcome is the same.
+ */
+static void do_eoi_storm(void *a)
+{
+	uint32_t lo, hi;
+	int i;
+
+	for (i = 0; i < 100000; i++)
+		asm volatile("wrmsr" : : "c"(0x80b), "a"(0), "d"(0));
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x830));
+}
+
+/* A nonzero EOI value: #GP when virtualized, refused when it exits. */
+static void do_eoi_nonzero(void *a)
+{
+	asm volatile("wrmsr" : : "c"(0x80b), "a"(1), "d"(0));
+}
+
 static unsigned long read_cr0(void) { unsigned long v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
 static unsigned long read_cr4(void) { unsigned long v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 
@@ -266,6 +290,10 @@ static const struct hostile_case cases[] = {
 	{ "x2APIC ICR: SIPI to all others", do_x2apic_icr, (void *)0xc4610UL, HX_SIG(SIGSEGV) },
 	{ "x2APIC ICR: fixed self-IPI", do_x2apic_icr, (void *)0x440f0UL, HX_SIG(SIGSEGV) },
 	{ "x2APIC self-IPI storm", do_self_ipi_storm, NULL, HX_SIG(SIGSEGV) },
+	{ "x2APIC EOI storm, then an ICR read", do_eoi_storm, NULL, HX_SIG(SIGSEGV) },
+	{ "x2APIC EOI write of 1", do_eoi_nonzero, NULL, HX_SIG(SIGSEGV) },
+	{ "rdmsr x2APIC TPR", do_rdmsr, MSR(0x808), HX_SIG(SIGSEGV) },
+	{ "rdmsr x2APIC ISR 7", do_rdmsr, MSR(0x817), HX_SIG(SIGSEGV) },
 	{ "set CR0.CD (caching off)", do_cr0_bits, (void *)(1UL << 30), HX_SIG(SIGSEGV) },
 	{ "set CR0 reserved bit 63", do_cr0_bits, (void *)(1UL << 63), HX_SIG(SIGSEGV) },
 	/* VMX leaves CR0.WP to the guest (outside the CR0 guest/host mask): it
