@@ -48,6 +48,7 @@
 extern char r3_text_start[], r3_text_end[];
 extern char r3_vmcall[], r3_vmcall_insn[], r3_vmmcall[], r3_vmmcall_insn[];
 extern char r3_vmxoff[], r3_vmxoff_insn[], r3_inb[], r3_inb_insn[];
+extern char r3_eoi[], r3_eoi_insn[];
 extern char r3_misaligned[], r3_misaligned_insn[];
 extern char r3_nest[], r3_ret[];
 __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
@@ -72,6 +73,12 @@ __asm__(".pushsection .text.dune_ring3,\"ax\",@progbits\n"
 	"	mov $0x77, %eax\n"
 	".globl r3_inb_insn\nr3_inb_insn:\n"
 	"	inb $0x80, %al\n"
+	"	mov %rax, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
+	".globl r3_eoi\nr3_eoi:\n"
+	"	mov $0x80b, %ecx\n	xor %eax, %eax\n	xor %edx, %edx\n"
+	".globl r3_eoi_insn\nr3_eoi_insn:\n"
+	"	wrmsr\n"
+	"	mov $0x77, %eax\n"
 	"	mov %rax, %rdi\n	mov $60, %eax\n	syscall\n	ud2\n"
 	".globl r3_misaligned\nr3_misaligned:\n"
 	"	mov $0x77, %eax\n"
@@ -138,7 +145,7 @@ static void on_ud(struct dune_tf *tf)
 
 static void on_gp(struct dune_tf *tf)
 {
-	on_fault(tf, &n_gp, 2);		/* in $imm8, %al */
+	on_fault(tf, &n_gp, 2);		/* in $imm8, %al; wrmsr */
 }
 
 /* #AC: ring 3 asked for alignment checks; turn them off and retry. */
@@ -295,6 +302,25 @@ static void io_case(void *arg)
 	exit(sub_failed);
 }
 
+/*
+ * The x2APIC EOI write that posted interrupts let ring 0 make without an
+ * exit (docs/ipi.md) is WRMSR, privileged: from ring 3 it is #GP(0) in
+ * ring 0 before any exit or APIC virtualization (SDM 26.1.1), on every
+ * backend.
+ */
+static void eoi_case(void *arg)
+{
+	long r;
+
+	SUB(setup_ring3(true) == 0, "ring-3 mappings");
+	r = run_ring3(r3_eoi, 0, 0, 0, 0, 0);
+	SUB(n_gp == 1 && fault_cpl == 3 && fault_err == 0 &&
+	    fault_rip == (uintptr_t)r3_eoi_insn && r == 0x77,
+	    "x2APIC EOI (WRMSR 0x80b) from ring 3: #GP(0) in ring 0 (%ld #GP, err %d, rax %#lx)",
+	    n_gp, fault_err, r);
+	exit(sub_failed);
+}
+
 /* dune intercepts #AC (split locks are the host's); the guest's own
  * alignment check must still reach ring 0 as #AC(0) at the instruction. */
 static void align_case(void *arg)
@@ -375,6 +401,7 @@ int main(void)
 	}
 	check_case("ring-3 VMXOFF: #UD to ring 0", vmx_insn_case, NULL, 0);
 	check_case("ring-3 port I/O under IOPL 3: #GP(0) to ring 0", io_case, NULL, 0);
+	check_case("ring-3 x2APIC EOI write: #GP(0) to ring 0", eoi_case, NULL, 0);
 	check_case("dune_jump_to_user from a ring-0 handler (nested), three times",
 		   nested_case, NULL, 0);
 	st = run_in_dune_child(align_case, NULL);
