@@ -105,4 +105,20 @@ static inline int dune_follow_pfn(struct vm_area_struct *vma, unsigned long addr
 #define DUNE_CPUHP_DYING_STATE	CPUHP_AP_KVM_STARTING
 #endif
 
+/*
+ * An IPI with a given vector to one CPU (VMX posted-interrupt
+ * notification): 6.5+ calls the APIC driver through static calls
+ * (__apic_send_IPI_mask, exported for KVM); older kernels through the
+ * exported apic struct.
+ */
+#include <asm/apic.h>
+static inline void dune_send_vector_to_cpu(int cpu, int vector)
+{
+#ifdef DUNE_HAVE_APIC_CALLS
+	__apic_send_IPI_mask(cpumask_of(cpu), vector);
+#else
+	apic->send_IPI_mask(cpumask_of(cpu), vector);
+#endif
+}
+
 #endif /* _DUNE_COMPAT_H */

@@ -38,6 +38,7 @@
 #include <asm/irq_vectors.h>
 #include <asm/msr.h>
 
+#include "../common/compat.h"
 #include "vmcs.h"
 #include "vmx.h"
 
@@ -184,11 +185,7 @@ int vmx_posted_post(struct dune_vcpu *vcpu, u8 vector)
 /* The notification: the target's CPU consumes it in the guest (or acks it). */
 void vmx_posted_notify(int cpu)
 {
-#ifdef DUNE_HAVE_APIC_CALLS
-	__apic_send_IPI_mask(cpumask_of(cpu), POSTED_INTR_VECTOR);
-#else
-	apic->send_IPI_mask(cpumask_of(cpu), POSTED_INTR_VECTOR);
-#endif
+	dune_send_vector_to_cpu(cpu, POSTED_INTR_VECTOR);
 }
 
 /*
