@@ -8,6 +8,7 @@
 #define _DUNE_COMPAT_H
 
 #include <linux/syscore_ops.h>
+#include <asm/apic.h>
 
 /*
  * syscore: newer kernels (and Debian's 6.12.1xx) pass a data pointer and
@@ -111,7 +112,6 @@ static inline int dune_follow_pfn(struct vm_area_struct *vma, unsigned long addr
  * (__apic_send_IPI_mask, exported for KVM); older kernels through the
  * exported apic struct.
  */
-#include <asm/apic.h>
 static inline void dune_send_vector_to_cpu(int cpu, int vector)
 {
 #ifdef DUNE_HAVE_APIC_CALLS
