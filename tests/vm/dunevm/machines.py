@@ -32,6 +32,23 @@ BOCHS_VGABIOS = os.environ.get("DUNE_VM_VGABIOS", "/usr/share/vgabios/vgabios.bi
 # Bochs counts time in executed instructions: one emulated second is `ips`
 # instructions.  Measured on the 6.1 boot, see README.md.
 BOCHS_IPS = int(os.environ.get("DUNE_VM_BOCHS_IPS", "50000000"))
+# Bochs's TSC and local-APIC timer count one per instruction whatever `ips`
+# is, while its PIT and HPET count `ips`-based time, and Linux believes
+# CPUID's 3.5 GHz TSC and 24 MHz crystal (corei7_skylake_x).  A production
+# kernel shrugs that off; a debug kernel (HZ=1000, lockdep, KASAN) does
+# not: its APIC timer fires every ~24k instructions, each tick costs about
+# as much, and the boot never gets past the timer setup.  So the debug
+# kernels run with one emulated second = 3.5G instructions (TSC and HPET
+# agree) and the HPET as tick device (nolapic_timer).
+BOCHS_DEBUG_IPS = 3500000000
+BOCHS_DEBUG_ARGS = "nolapic_timer"
+
+
+def bochs_ips(series):
+    """Bochs's `ips` for a kernel series; DUNE_VM_BOCHS_IPS overrides."""
+    if os.environ.get("DUNE_VM_BOCHS_IPS"):
+        return BOCHS_IPS
+    return BOCHS_DEBUG_IPS if series.endswith("-debug") else BOCHS_IPS
 
 
 def tcg_threads():
@@ -205,7 +222,7 @@ _model("amd-nonpt", "qemu", "EPYC,+svm,-npt", expect="refuse",
 MACHINES["amd-bochs"] = MACHINES["amd-ryzen"]
 
 
-def kernel_cmdline(machine, extra=""):
+def kernel_cmdline(machine, extra="", series=""):
     """console on ttyS0; panic=-1 reboots at once, which ends QEMU
     (-no-reboot) and is caught by the log scanner on Bochs."""
     # printk.devkmsg=on: tests mark their progress through /dev/kmsg, which
@@ -222,6 +239,8 @@ def kernel_cmdline(machine, extra=""):
         # runs again only when a host interrupt (COM2) arrives.  With the
         # HPET as clocksource sleeps work.
         args.append("clocksource=hpet")
+        if series.endswith("-debug"):
+            args.append(BOCHS_DEBUG_ARGS)
     args += machine.kernel_args.split()
     args += extra.split()
     return " ".join(args)
@@ -283,7 +302,8 @@ def make_iso(wd, vmlinuz, initrd, append, note):
     return iso
 
 
-def bochs_config(machine, wd, iso, smp, frames_port=None, memory=MEMORY_MB):
+def bochs_config(machine, wd, iso, smp, frames_port=None, memory=MEMORY_MB,
+                 ips=BOCHS_IPS):
     """A bochsrc: no GUI (rfb that never waits for a viewer), COM1 to a
     file, COM2 to a file or (frames_port) a TCP connection to the host, the
     CD as boot device."""
@@ -294,7 +314,7 @@ def bochs_config(machine, wd, iso, smp, frames_port=None, memory=MEMORY_MB):
     return "\n".join([
         "megs: %d" % memory,
         "cpu: model=%s, count=%d, ips=%d, reset_on_triple_fault=0"
-        % (machine.cpu, smp, BOCHS_IPS),
+        % (machine.cpu, smp, ips),
         "romimage: file=%s" % BOCHS_BIOS,
         "vgaromimage: file=%s" % BOCHS_VGABIOS,
         "pci: enabled=1, chipset=i440fx",
@@ -321,11 +341,11 @@ def bochs_config(machine, wd, iso, smp, frames_port=None, memory=MEMORY_MB):
 
 
 def bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port,
-                  memory=MEMORY_MB):
+                  memory=MEMORY_MB, ips=BOCHS_IPS):
     iso = make_iso(wd, vmlinuz, initrd, append, note)
     rc = os.path.join(wd, "bochsrc")
     with open(rc, "w") as f:
-        f.write(bochs_config(machine, wd, iso, smp, frames_port, memory))
+        f.write(bochs_config(machine, wd, iso, smp, frames_port, memory, ips))
     # The Debian build has the debugger compiled in, which stops before the
     # first instruction; "c" (continue) from a command file starts the run.
     cmds = os.path.join(wd, "bochs.cmds")
@@ -336,11 +356,11 @@ def bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port,
 
 
 def command(machine, wd, vmlinuz, initrd, append, smp, note=lambda text: None,
-            frames_port=None, memory=MEMORY_MB):
-    """The argv that starts `machine` with `memory` MB; files it needs are
-    written to wd.  note(text) reports a degraded setup; frames_port: see
-    bochs_config."""
+            frames_port=None, memory=MEMORY_MB, series=""):
+    """The argv that starts `machine` with `memory` MB for a kernel of
+    `series`; files it needs are written to wd.  note(text) reports a
+    degraded setup; frames_port: see bochs_config."""
     if machine.emulator == "qemu":
         return qemu_command(machine, wd, vmlinuz, initrd, append, smp, memory)
     return bochs_command(machine, wd, vmlinuz, initrd, append, smp, note, frames_port,
-                         memory)
+                         memory, bochs_ips(series))

@@ -349,7 +349,8 @@ class Boot:
                                  self.files, self.module,
                                  guest_timeouts=not self.machine.host_timed,
                                  test_cpus=self.machine.test_cpus(self.smp))
-        append = machines.kernel_cmdline(self.machine, os.environ.get("DUNE_VM_APPEND", ""))
+        append = machines.kernel_cmdline(self.machine, os.environ.get("DUNE_VM_APPEND", ""),
+                                         self.kernel.series)
         frames_path = os.path.join(self.wd, "frames.log")
         port = None
         if self.machine.host_timed:
@@ -358,7 +359,8 @@ class Boot:
         cmd = machines.command(self.machine, self.wd, self.kernel.vmlinuz, initrd,
                                append, self.smp, lambda text: self._emit("note", text=text),
                                frames_port=port,
-                               memory=machines.memory_mb(self.kernel.series))
+                               memory=machines.memory_mb(self.kernel.series),
+                               series=self.kernel.series)
         with open(os.path.join(self.wd, "cmdline"), "w") as f:
             f.write(" ".join(cmd) + "\n")
         out = open(os.path.join(self.wd, "emulator.out"), "wb")
