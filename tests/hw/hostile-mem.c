@@ -220,10 +220,16 @@ static void do_munmap_race(void *a)
 
 static void do_mremap_old(void *a)
 {
-	char *p = map_page(8192, 0x5a), *q;
+	char *p = map_page(8192, 0x5a), *q, *to;
 
+	/* To a place the kernel chose: p + 1 GiB lay above the mmap window,
+	 * where q has no guest-physical address and reading it faults too, so
+	 * the case passed whatever the old page did. */
+	to = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (to == MAP_FAILED)
+		exit(4);
 	alias(p);
-	q = mremap(p, 8192, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, p + (1UL << 30));
+	q = mremap(p, 8192, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 	if (q == MAP_FAILED || q[0] != 0x5a || q[4096] != 0x5a || host_byte(q) != 0x5a)
 		exit(2);
 	(void)*(volatile char *)ALIAS;	/* the old guest-physical page */
