@@ -7,6 +7,7 @@
 #define DUNE_DUNETEST_H
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +93,18 @@ static inline void require_dune_mode_in_child(void)
 		if (dune_get_info(&info) == 0 && dune_init(true) == 0 && dune_enter() == -EOPNOTSUPP)
 			SKIP_ALL("this module's backend cannot enter Dune mode yet");
 	}
+}
+
+/*
+ * @len bytes of address space the kernel chose (PROT_NONE), for an
+ * MREMAP_FIXED target.  A fixed offset from a mapping may replace another
+ * mapping, or lie above the mmap window's 1 GiB boundary, where memory has
+ * no guest-physical address and every guest touch faults (kmod/common/
+ * layout.c; README "Using libdune"); with ASLR it did, now and then.
+ */
+static inline void *dunetest_fresh_range(size_t len)
+{
+	return mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 }
 
 #endif /* DUNE_DUNETEST_H */

@@ -222,10 +222,9 @@ static void do_mremap_old(void *a)
 {
 	char *p = map_page(8192, 0x5a), *q, *to;
 
-	/* To a place the kernel chose: p + 1 GiB lay above the mmap window,
-	 * where q has no guest-physical address and reading it faults too, so
+	/* Not p + 1 GiB: above the mmap window, reading q faulted too, and
 	 * the case passed whatever the old page did. */
-	to = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	to = dunetest_fresh_range(8192);
 	if (to == MAP_FAILED)
 		exit(4);
 	alias(p);

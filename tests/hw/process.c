@@ -133,20 +133,13 @@ static void check_children(void)
 
 static void check_memory(void)
 {
-	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), *q;
 
 	memset(p, 0x5a, 8192);
 	CHECK(madvise(p, 8192, MADV_DONTNEED) == 0 && p[0] == 0 && p[4096] == 0,
 	      "MADV_DONTNEED: the guest sees fresh zero pages");
 	p[0] = 7;
-	/*
-	 * To a place the kernel chose: p + 2 MiB could hold another mapping
-	 * (MREMAP_FIXED replaces it), or lie above the mmap window's 1 GiB
-	 * boundary, where memory has no guest-physical address (kmod's
-	 * layout.c; README "Using libdune"); with ASLR it did, now and then.
-	 */
-	char *q = mmap(NULL, 8192, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
+	q = dunetest_fresh_range(8192);
 	CHECK(q != MAP_FAILED && mremap(p, 8192, 8192, MREMAP_MAYMOVE | MREMAP_FIXED, q) == q &&
 	      q[0] == 7, "mremap: data follows to the new address");
 }

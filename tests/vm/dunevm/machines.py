@@ -18,12 +18,17 @@ MEMORY_MB = 512
 DEBUG_MEMORY_MB = 1024
 
 
+def is_debug(series):
+    """A debug kernel series (tools/debug-kernel): 6.1-debug, 6.12-debug."""
+    return series.endswith("-debug")
+
+
 def memory_mb(series):
     """Guest memory for a kernel series ("6.1", "6.12-debug", ...);
     DUNE_VM_MEMORY_MB overrides."""
     if os.environ.get("DUNE_VM_MEMORY_MB"):
         return int(os.environ["DUNE_VM_MEMORY_MB"])
-    return DEBUG_MEMORY_MB if series.endswith("-debug") else MEMORY_MB
+    return DEBUG_MEMORY_MB if is_debug(series) else MEMORY_MB
 
 ISOLINUX_BIN = os.environ.get("DUNE_VM_ISOLINUX", "/usr/lib/ISOLINUX/isolinux.bin")
 SYSLINUX_MODULES = os.environ.get("DUNE_VM_SYSLINUX_MODULES", "/usr/lib/syslinux/modules/bios")
@@ -52,7 +57,7 @@ def bochs_ips(series):
     """Bochs's `ips` for a kernel series; DUNE_VM_BOCHS_IPS overrides."""
     if os.environ.get("DUNE_VM_BOCHS_IPS"):
         return BOCHS_IPS
-    return BOCHS_DEBUG_IPS if series.endswith("-debug") else BOCHS_IPS
+    return BOCHS_DEBUG_IPS if is_debug(series) else BOCHS_IPS
 
 
 def tcg_threads():
@@ -243,7 +248,7 @@ def kernel_cmdline(machine, extra="", series=""):
         # runs again only when a host interrupt (COM2) arrives.  With the
         # HPET as clocksource sleeps work.
         args.append("clocksource=hpet")
-        if series.endswith("-debug"):
+        if is_debug(series):
             args.append(BOCHS_DEBUG_ARGS)
     args += machine.kernel_args.split()
     args += extra.split()
