@@ -39,18 +39,22 @@ BOCHS_VGABIOS = os.environ.get("DUNE_VM_VGABIOS", "/usr/share/vgabios/vgabios.bi
 BOCHS_IPS = int(os.environ.get("DUNE_VM_BOCHS_IPS", "50000000"))
 # Bochs's TSC and local-APIC timer count one per instruction whatever `ips`
 # is, while its PIT and HPET count `ips`-based time, and Linux believes
-# CPUID's 3.5 GHz TSC and 24 MHz crystal (corei7_skylake_x).  A production
-# kernel shrugs that off; a debug kernel (HZ=1000, lockdep, KASAN) does
-# not: its APIC timer fires every ~24k instructions, each tick costs about
-# as much, and the boot never gets past the timer setup.  So the debug
-# kernels take their ticks from the HPET (nolapic_timer), at an `ips` that
-# spaces them 500k instructions apart (at the default 50M a tick every 50k
-# instructions stalled the boot in the IO-APIC timer check).  Not more:
-# tests that run for a fixed guest time (ioctl-fuzz's load, stress) cost
-# `ips` instructions per second (ioctl-fuzz: 239 s at 500M, over 900 s at
-# 3.5G).
+# CPUID's 3.5 GHz TSC and 24 MHz crystal (corei7_skylake_x).  So the APIC
+# timer fires about seven times as often as HZ asks: a production kernel
+# (HZ=250) took about 1770 ticks a second per CPU (tests/vm/README.md,
+# "Timer ticks on Bochs"), each a VM exit when a Dune guest runs, which
+# real hardware does not do.  A debug kernel (HZ=1000, lockdep, KASAN) does
+# not even boot: its APIC timer fires every ~24k instructions, each tick
+# costs about as much, and the boot never gets past the timer setup.  So
+# every kernel on Bochs takes its ticks from the HPET (nolapic_timer, HZ
+# ticks of `ips` time; the other CPUs get them as broadcast IPIs), and the
+# debug kernels at an `ips` that spaces them 500k instructions apart (at
+# the default 50M a tick every 50k instructions stalled the boot in the
+# IO-APIC timer check).  Not more: tests that run for a fixed guest time
+# (ioctl-fuzz's load, stress) cost `ips` instructions per second
+# (ioctl-fuzz: 239 s at 500M, over 900 s at 3.5G).
 BOCHS_DEBUG_IPS = 500000000
-BOCHS_DEBUG_ARGS = "nolapic_timer"
+BOCHS_TIMER_ARGS = "nolapic_timer"
 
 
 def bochs_ips(series):
@@ -248,8 +252,7 @@ def kernel_cmdline(machine, extra="", series=""):
         # runs again only when a host interrupt (COM2) arrives.  With the
         # HPET as clocksource sleeps work.
         args.append("clocksource=hpet")
-        if is_debug(series):
-            args.append(BOCHS_DEBUG_ARGS)
+        args.append(BOCHS_TIMER_ARGS)
     args += machine.kernel_args.split()
     args += extra.split()
     return " ".join(args)
