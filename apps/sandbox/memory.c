@@ -104,7 +104,7 @@ static int find(uintptr_t addr)
 	return lo;
 }
 
-static bool mem_ok_unlocked(uintptr_t addr, size_t len, int prot)
+bool mem_ok_held(uintptr_t addr, size_t len, int prot)
 {
 	uintptr_t end = addr + len;
 	int i;
@@ -122,7 +122,7 @@ static bool mem_ok_unlocked(uintptr_t addr, size_t len, int prot)
 	return true;
 }
 
-static long mem_strlen_unlocked(uintptr_t addr, size_t max)
+long mem_strlen_held(uintptr_t addr, size_t max)
 {
 	uintptr_t p = addr;
 	int i;
@@ -435,7 +435,7 @@ bool mem_ok(uintptr_t addr, size_t len, int prot)
 	bool r;
 
 	pthread_mutex_lock(&lock);
-	r = mem_ok_unlocked(addr, len, prot);
+	r = mem_ok_held(addr, len, prot);
 	pthread_mutex_unlock(&lock);
 	return r;
 }
@@ -445,7 +445,7 @@ long mem_strlen(uintptr_t addr, size_t max)
 	long r;
 
 	pthread_mutex_lock(&lock);
-	r = mem_strlen_unlocked(addr, max);
+	r = mem_strlen_held(addr, max);
 	pthread_mutex_unlock(&lock);
 	return r;
 }

@@ -57,6 +57,10 @@ bool mem_ok(uintptr_t addr, size_t len, int prot);
 /* Length of the NUL-terminated string at @addr if it lies in readable
  * program memory within @max bytes, else -1. */
 long mem_strlen(uintptr_t addr, size_t max);
+/* The same two for a caller that holds mem_lock() already: a system call's
+ * checks run under it, and the lock's recursion costs every call. */
+bool mem_ok_held(uintptr_t addr, size_t len, int prot);
+long mem_strlen_held(uintptr_t addr, size_t max);
 bool mem_in_arena(uintptr_t addr, size_t len);
 /* Host mapping + guest page tables + region table, all in step. */
 long mem_map(uintptr_t addr, size_t len, int prot, int flags, int fd, long off);

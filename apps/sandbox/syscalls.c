@@ -227,7 +227,8 @@ static void put_back_args(struct dune_tf *tf, uint64_t a[6])
 	substituted = 0;
 }
 
-/* The caller holds the region lock. */
+/* The caller holds the region lock when the call has a memory argument
+ * (SC_MEMORY); the others check descriptors only. */
 static long check_args(struct dune_tf *tf, const struct sc *s, uint64_t a[6])
 {
 	int dirfd = AT_FDCWD, npath = 0;
@@ -258,7 +259,7 @@ static long check_args(struct dune_tf *tf, const struct sc *s, uint64_t a[6])
 
 			if (g->opt && !a[i])
 				break;
-			n = mem_strlen(a[i], 4096);
+			n = mem_strlen_held(a[i], 4096);
 			if (n < 0)
 				return deny(a, -EFAULT, "path not in the program's memory");
 			memcpy(pathcopy[npath & 1], (const void *)a[i], n + 1);
@@ -276,25 +277,25 @@ static long check_args(struct dune_tf *tf, const struct sc *s, uint64_t a[6])
 		case A_INOUT:
 			if (g->opt && !a[i])
 				break;
-			if (!mem_ok(a[i], len, prot))
+			if (!mem_ok_held(a[i], len, prot))
 				return deny(a, -EFAULT, "buffer not in the program's memory");
 			break;
 		case A_IOV_IN:
 		case A_IOV_OUT: {
 			const struct iovec *iov = iovcopy;
 
-			if (len > 1024 || !mem_ok(a[i], len * sizeof(*iov), PROT_READ))
+			if (len > 1024 || !mem_ok_held(a[i], len * sizeof(*iov), PROT_READ))
 				return deny(a, -EFAULT, "iovec not in the program's memory");
 			memcpy(iovcopy, (const void *)a[i], len * sizeof(*iov));
 			substitute(tf, a, i, iovcopy);
 			for (size_t k = 0; k < len; k++)
-				if (!mem_ok((uintptr_t)iov[k].iov_base, iov[k].iov_len,
+				if (!mem_ok_held((uintptr_t)iov[k].iov_base, iov[k].iov_len,
 					    g->kind == A_IOV_IN ? PROT_READ : PROT_WRITE))
 					return deny(a, -EFAULT, "buffer not in the program's memory");
 			break;
 		}
 		case A_RANGE:
-			if (!mem_ok(PG_DOWN(a[i]), PG_UP(a[i] + len) - PG_DOWN(a[i]), PROT_NONE))
+			if (!mem_ok_held(PG_DOWN(a[i]), PG_UP(a[i] + len) - PG_DOWN(a[i]), PROT_NONE))
 				return deny(a, -ENOMEM, "range not in the program's memory");
 			break;
 		}
@@ -889,6 +890,28 @@ static const struct sc table[] = {
 
 #define N_TABLE	(sizeof(table) / sizeof(table[0]))
 
+/*
+ * What sb_syscall needs to know of each call before its checks, worked out
+ * once: whether the policy denies it (its rules are matched by name), and
+ * whether any argument is checked against the region table (only then is
+ * the region lock taken: a call of numbers and descriptors needs none).
+ */
+#define SC_DENIED	0x1
+#define SC_MEMORY	0x2
+static uint8_t sc_flags[N_TABLE];
+
+static uint8_t sc_flags_of(const struct sc *s)
+{
+	uint8_t f = policy_syscall_denied(s->name) ? SC_DENIED : 0;
+
+	for (int i = 0; i < 6; i++)
+		if (s->args[i].kind != A_INT && s->args[i].kind != A_FD &&
+		    s->args[i].kind != A_DIRFD)
+			f |= SC_MEMORY;
+	return f;
+}
+
+/* After policy_load(). */
 void syscalls_init(void)
 {
 	dune_report_restart_codes(true);
@@ -896,6 +919,9 @@ void syscalls_init(void)
 
 	if (!stat("/proc/self", &st))
 		proc_dev = st.st_dev;
+	for (size_t nr = 0; nr < N_TABLE; nr++)
+		if (table[nr].name)
+			sc_flags[nr] = sc_flags_of(&table[nr]);
 }
 
 void sb_syscall(struct dune_tf *tf)
@@ -912,15 +938,19 @@ void sb_syscall(struct dune_tf *tf)
 		tf->rax = -ENOSYS;
 		return;
 	}
-	if (policy_syscall_denied(cur->name)) {
+	if (sc_flags[nr] & SC_DENIED) {
 		tf->rax = deny(a, -EPERM, "system call denied by the policy");
 		return;
 	}
 	/* Checks and copies see one region table and one memory: no sibling
 	 * thread maps or unmaps in between. */
-	mem_lock();
-	r = check_args(tf, cur, a);
-	mem_unlock();
+	if (sc_flags[nr] & SC_MEMORY) {
+		mem_lock();
+		r = check_args(tf, cur, a);
+		mem_unlock();
+	} else {
+		r = check_args(tf, cur, a);
+	}
 	if (!r)
 		r = cur->fn ? cur->fn(tf, a) : host(tf);
 	put_back_args(tf, a);
